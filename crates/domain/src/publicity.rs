@@ -180,9 +180,6 @@ mod tests {
             default_severity(Category::Penalty, &[Fine, LicenceSuspendedOrRevoked]),
             Severity::Serious
         );
-        assert_eq!(
-            default_severity(Category::RedList, &[]),
-            Severity::None
-        );
+        assert_eq!(default_severity(Category::RedList, &[]), Severity::None);
     }
 }

@@ -325,10 +325,13 @@ impl PenaltyKind {
         }
         Some(match s {
             "没收违法所得" | "没收非法财物" | "没收" => PenaltyKind::Confiscation,
-            "暂扣或者吊销许可证" | "暂扣或者吊销执照" | "吊销许可证" | "吊销执照"
-            | "暂扣许可证" | "暂扣执照" | "吊销营业执照" => {
-                PenaltyKind::LicenceSuspendedOrRevoked
-            }
+            "暂扣或者吊销许可证"
+            | "暂扣或者吊销执照"
+            | "吊销许可证"
+            | "吊销执照"
+            | "暂扣许可证"
+            | "暂扣执照"
+            | "吊销营业执照" => PenaltyKind::LicenceSuspendedOrRevoked,
             "停产停业" => PenaltyKind::SuspendProduction,
             _ => return None,
         })
@@ -357,7 +360,9 @@ impl PenaltyKind {
                     continue 'outer;
                 }
             }
-            let end = rest.find([';', '；', '、', ',', '，']).unwrap_or(rest.len());
+            let end = rest
+                .find([';', '；', '、', ',', '，'])
+                .unwrap_or(rest.len());
             let part = &rest[..end];
             match PenaltyKind::parse(part) {
                 Some(k) => {
@@ -642,7 +647,10 @@ mod tests {
                 PenaltyKind::PublicCriticism
             ]
         );
-        assert_eq!(PenaltyKind::parse_list("罚款、打板子"), Err("打板子".into()));
+        assert_eq!(
+            PenaltyKind::parse_list("罚款、打板子"),
+            Err("打板子".into())
+        );
         assert!(PenaltyKind::parse_list("").is_err());
     }
 

@@ -113,8 +113,13 @@ impl CounterpartKind {
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
-            "法人及非法人组织" | "法人和非法人组织" | "法人" | "非法人组织" | "organisation"
-            | "organization" | "legal_person" => CounterpartKind::Organisation,
+            "法人及非法人组织"
+            | "法人和非法人组织"
+            | "法人"
+            | "非法人组织"
+            | "organisation"
+            | "organization"
+            | "legal_person" => CounterpartKind::Organisation,
             "自然人" | "natural_person" | "person" => CounterpartKind::NaturalPerson,
             "个体工商户" | "individual_business" => CounterpartKind::IndividualBusiness,
             _ => return None,

@@ -1,0 +1,218 @@
+//! Encoding of a batch's rows (stored body, digest, subject key) in pieces shared between the
+//! writing thread and a helper thread, so that writing starts as soon as the first piece is ready
+//! instead of after the whole batch is serialised. Either thread takes the next piece nobody has
+//! taken; the writer, when it needs a piece not yet taken, encodes it itself.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+
+use creditloop_domain::intake::AcceptedRow;
+
+use crate::StoreError;
+
+/// Rows per piece: small enough that writing starts early, large enough that taking a piece costs
+/// nothing next to encoding it.
+const PIECE_ROWS: usize = 256;
+
+/// Batches smaller than this are encoded by the writing thread alone: a thread costs more than it
+/// saves.
+pub(crate) const HELPER_MIN_ROWS: usize = 2048;
+
+/// One encoded piece: the stored body (JSON of the record), its digest and the subject key of each
+/// row. The bodies share one buffer. The SHA-256 of a body is exactly
+/// [`creditloop_domain::record::CreditRecord::content_digest`].
+pub(crate) struct Encoded {
+    pub digests: Vec<[u8; 32]>,
+    pub subject_keys: Vec<String>,
+    buffer: Vec<u8>,
+    /// (start, end) of each row's body in `buffer`.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Encoded {
+    /// The body of row `i` of the piece: JSON text as serde_json wrote it (UTF-8), kept as bytes so
+    /// that binding it needs no second validation.
+    pub fn body(&self, i: usize) -> Result<&[u8], StoreError> {
+        self.spans
+            .get(i)
+            .and_then(|&(s, e)| self.buffer.get(s..e))
+            .ok_or_else(|| StoreError::Other(format!("internal: no encoded body {i}")))
+    }
+}
+
+fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
+    let mut out = Encoded {
+        digests: Vec::with_capacity(rows.len()),
+        subject_keys: Vec::with_capacity(rows.len()),
+        buffer: Vec::with_capacity(rows.len() * 1280),
+        spans: Vec::with_capacity(rows.len()),
+    };
+    for row in rows {
+        let start = out.buffer.len();
+        serde_json::to_writer(&mut out.buffer, &row.record)
+            .map_err(|e| format!("cannot serialise record of row {}: {e}", row.row))?;
+        let end = out.buffer.len();
+        out.digests
+            .push(Sha256::digest(&out.buffer[start..end]).into());
+        out.spans.push((start, end));
+        out.subject_keys.push(row.record.subject.key().0);
+    }
+    Ok(out)
+}
+
+/// The pieces of one batch, encoded on demand.
+pub(crate) struct Pipeline<'a> {
+    rows: &'a [AcceptedRow],
+    /// The next piece nobody has taken.
+    next: AtomicUsize,
+    pieces: Vec<OnceLock<Result<Encoded, String>>>,
+    /// Guards waiting for a piece another thread is encoding.
+    lock: Mutex<()>,
+    ready: Condvar,
+    stopped: AtomicBool,
+}
+
+impl<'a> Pipeline<'a> {
+    pub fn new(rows: &'a [AcceptedRow]) -> Self {
+        Pipeline {
+            rows,
+            next: AtomicUsize::new(0),
+            pieces: (0..rows.len().div_ceil(PIECE_ROWS))
+                .map(|_| OnceLock::new())
+                .collect(),
+            lock: Mutex::new(()),
+            ready: Condvar::new(),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a helper thread pays off for this batch.
+    pub fn wants_helper(&self) -> bool {
+        self.rows.len() >= HELPER_MIN_ROWS
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    }
+
+    /// Takes and encodes the next free piece; false when there is none.
+    fn take_one(&self) -> bool {
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some(slot) = self.pieces.get(k) else {
+            return false;
+        };
+        let start = k * PIECE_ROWS;
+        let end = (start + PIECE_ROWS).min(self.rows.len());
+        // A panic while encoding must not leave a waiter waiting for this piece forever.
+        let rows = &self.rows[start..end];
+        let result = std::panic::catch_unwind(|| encode(rows))
+            .unwrap_or_else(|_| Err(format!("internal: encoding rows {start}..{end} panicked")));
+        let _ = slot.set(result);
+        // Under the lock, so a waiter that just found the slot empty is already waiting.
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.ready.notify_all();
+        true
+    }
+
+    /// The helper thread's work: encode pieces in order until none is left or the write ended.
+    pub fn help(&self) {
+        loop {
+            if self.stopped.load(Ordering::Relaxed) || !self.take_one() {
+                break;
+            }
+        }
+    }
+
+    /// Tells the helper to stop (the write is over, or failed).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// Piece `k`, encoding free pieces up to it on this thread when the helper is behind.
+    fn piece(&self, k: usize) -> Result<&Encoded, StoreError> {
+        let slot = self
+            .pieces
+            .get(k)
+            .ok_or_else(|| StoreError::Other(format!("internal: no piece {k}")))?;
+        loop {
+            if let Some(done) = slot.get() {
+                return done.as_ref().map_err(|e| StoreError::Other(e.clone()));
+            }
+            if self.next.load(Ordering::Relaxed) <= k {
+                self.take_one();
+                continue;
+            }
+            // Taken by the helper: wait for it.
+            let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            while slot.get().is_none() {
+                guard = self.ready.wait(guard).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    /// The piece holding row `i` of the batch and the row's index in it.
+    pub fn row(&self, i: usize) -> Result<(&Encoded, usize), StoreError> {
+        if i >= self.rows.len() {
+            return Err(StoreError::Other(format!("internal: no row {i}")));
+        }
+        Ok((self.piece(i / PIECE_ROWS)?, i % PIECE_ROWS))
+    }
+
+    /// The subject keys of all rows, in order (encodes what is left).
+    pub fn subject_keys(&self) -> Result<Vec<&str>, StoreError> {
+        let mut out = Vec::with_capacity(self.rows.len());
+        for k in 0..self.pieces.len() {
+            out.extend(self.piece(k)?.subject_keys.iter().map(String::as_str));
+        }
+        Ok(out)
+    }
+}
+
+/// Stops the pipeline's helper when the write that owns it ends, however it ends.
+pub(crate) struct StopOnDrop<'p, 'a>(pub &'p Pipeline<'a>);
+
+impl Drop for StopOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests_support::sample_rows;
+
+    #[test]
+    fn pieces_match_the_records_with_and_without_helper() {
+        let rows = sample_rows(HELPER_MIN_ROWS + 7);
+        for helper in [false, true] {
+            let p = Pipeline::new(&rows);
+            std::thread::scope(|s| {
+                if helper {
+                    s.spawn(|| p.help());
+                }
+                // Out of order on purpose: later pieces first.
+                for i in (0..rows.len()).rev() {
+                    let (piece, j) = p.row(i).expect("row");
+                    let r = &rows[i].record;
+                    assert_eq!(
+                        piece.body(j).expect("body"),
+                        serde_json::to_vec(r).expect("json").as_slice()
+                    );
+                    assert_eq!(piece.digests[j], r.content_digest());
+                    assert_eq!(piece.subject_keys[j], r.subject.key().0);
+                }
+                p.stop();
+            });
+            assert_eq!(p.subject_keys().expect("keys").len(), rows.len());
+            assert!(p.row(rows.len()).is_err());
+        }
+    }
+
+    #[test]
+    fn empty_batch() {
+        let p = Pipeline::new(&[]);
+        p.help();
+        assert!(p.subject_keys().expect("keys").is_empty());
+        assert!(p.row(0).is_err());
+    }
+}

@@ -1,0 +1,855 @@
+//! The production store: PostgreSQL through the synchronous `postgres` client.
+//!
+//! Writes go through one client behind a mutex, and across processes through a transaction-level
+//! advisory lock, so the version probe and the inserts of a batch see a stable set of versions. New
+//! records arrive by binary `COPY`; subjects, persons, codes and rejects by `unnest` arrays, one
+//! statement each. Reads use their own clients so they never queue behind an import. The SQL keeps to
+//! what PostgreSQL-derived distributed engines accept.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use creditloop_domain::agency::{Agency, AgencyLevel};
+use creditloop_domain::ids::ResidentId;
+use creditloop_domain::intake::{IntakeCounts, RejectedRow};
+use creditloop_domain::record::{Category, RecordKey, Timeliness};
+use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
+
+use crate::plan::{
+    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, Plan, StopOnDrop, SubjectWrites,
+    key_hashes, outcome_counts, subject_writes,
+};
+use crate::sqlite::like_pattern;
+use crate::{
+    Batch, BatchOutcome, BatchSummary, Result, Store, StoreError, StoredRecord, SubjectProfile,
+    SubjectSummary, Totals,
+};
+
+/// Migrations in order; each runs once, recorded in `schema_migrations`.
+const MIGRATIONS: &[(i32, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// Advisory lock keys (arbitrary constants, "CLmigr" and "CLwrit").
+const MIGRATION_LOCK: i64 = 0x434c_6d69_6772;
+const WRITE_LOCK: i64 = 0x434c_7772_6974;
+
+/// Reader clients.
+const READERS: usize = 2;
+
+/// PostgreSQL implementation of [`Store`].
+pub struct PgStore {
+    config: Config,
+    writer: Mutex<Client>,
+    readers: Vec<Mutex<Client>>,
+    next_reader: AtomicUsize,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and runs pending migrations.
+    pub fn connect(url: &str) -> Result<Self> {
+        let config: Config = url.parse()?;
+        let mut writer = connect_as(&config, Role::Writer)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| Ok(Mutex::new(connect_as(&config, Role::Reader)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(PgStore {
+            config,
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// A usable client: reconnects one whose connection was lost (a server restart).
+    fn fresh<'a>(
+        &self,
+        mut g: MutexGuard<'a, Client>,
+        role: Role,
+    ) -> Result<MutexGuard<'a, Client>> {
+        if g.is_closed() {
+            *g = connect_as(&self.config, role)?;
+        }
+        Ok(g)
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Client>> {
+        let g = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Other("PostgreSQL writer lock poisoned".into()))?;
+        self.fresh(g, Role::Writer)
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Client>> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        for i in 0..n {
+            if let Ok(g) = self.readers[(start + i) % n].try_lock() {
+                return self.fresh(g, Role::Reader);
+            }
+        }
+        let g = self.readers[start % n]
+            .lock()
+            .map_err(|_| StoreError::Other("PostgreSQL reader lock poisoned".into()))?;
+        self.fresh(g, Role::Reader)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Writer,
+    Reader,
+}
+
+/// Connects and tunes the session. JIT is off: it only pays for long analytic queries, and a
+/// misestimated probe of thousands of keys would otherwise spend far longer compiling than running.
+/// The writer also avoids sequential scans: its lookups by `= ANY($1)` must use the indexes even
+/// when the planner has no statistics yet for a freshly filled table. Settings an engine does not
+/// know are skipped (they are tuning, not correctness).
+fn connect_as(config: &Config, role: Role) -> Result<Client> {
+    let mut client = config.connect(NoTls)?;
+    let _ = client.batch_execute("SET jit = off");
+    if let Role::Writer = role {
+        let _ = client.batch_execute("SET enable_seqscan = off");
+    }
+    Ok(client)
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    // Two processes starting at once: the second waits here, then finds the migrations applied.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL
+         )",
+    )?;
+    let applied: Vec<i32> = tx
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+    for &(version, name, sql) in MIGRATIONS {
+        if applied.contains(&version) {
+            continue;
+        }
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&version, &name, &Utc::now()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn corrupt_json(what: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn count(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+}
+
+const RECORD_COLUMNS: &str =
+    "id, version, is_current, batch_id, submitted_on, working_days, deadline, late, body";
+
+fn stored_record(r: &Row) -> Result<StoredRecord> {
+    let body: &str = r.try_get(8)?;
+    Ok(StoredRecord {
+        id: r.try_get(0)?,
+        version: r.try_get(1)?,
+        current: r.try_get(2)?,
+        batch_id: r.try_get(3)?,
+        timeliness: Timeliness {
+            submitted_on: r.try_get(4)?,
+            working_days: r.try_get(5)?,
+            deadline: r.try_get(6)?,
+            late: r.try_get(7)?,
+        },
+        record: serde_json::from_str(body).map_err(|e| corrupt_json("record body", e))?,
+    })
+}
+
+fn subject_summary(r: &Row) -> Result<SubjectSummary> {
+    let kind: &str = r.try_get(2)?;
+    let codes: &str = r.try_get(3)?;
+    Ok(SubjectSummary {
+        key: SubjectKey(r.try_get(0)?),
+        name: r.try_get(1)?,
+        kind: SubjectKind::from_code(kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("subject kind `{kind}`")))?,
+        codes: serde_json::from_str::<SubjectCodes>(codes)
+            .map_err(|e| corrupt_json("subject codes", e))?,
+    })
+}
+
+const BATCH_COLUMNS: &str = "id, source, source_digest, agency, received_at, accepted, new_versions, duplicates, rejected, late";
+
+fn batch_summary(r: &Row) -> Result<BatchSummary> {
+    Ok(BatchSummary {
+        id: r.try_get(0)?,
+        source: r.try_get(1)?,
+        source_digest: r.try_get(2)?,
+        agency: r.try_get(3)?,
+        received_at: r.try_get(4)?,
+        counts: IntakeCounts {
+            accepted: count(r.try_get(5)?)?,
+            new_versions: count(r.try_get(6)?)?,
+            duplicates: count(r.try_get(7)?)?,
+            rejected: count(r.try_get(8)?)?,
+            late: count(r.try_get(9)?)?,
+        },
+    })
+}
+
+/// Looks a code up as a subject key with each prefix (one round trip), then among secondary codes.
+fn find_subject_in(tx: &mut Transaction<'_>, code: &str) -> Result<Option<SubjectKey>> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Ok(None);
+    }
+    let candidates: Vec<String> = KEY_PREFIXES.iter().map(|p| format!("{p}{code}")).collect();
+    let found: Vec<String> = tx
+        .query(
+            "SELECT key FROM subjects WHERE key = ANY($1)",
+            &[&candidates],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+    if let Some(k) = candidates.into_iter().find(|c| found.contains(c)) {
+        return Ok(Some(SubjectKey(k)));
+    }
+    let row = tx.query_opt(
+        "SELECT subject_key FROM subject_codes WHERE code = $1",
+        &[&code],
+    )?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?.map(SubjectKey))
+}
+
+fn read_only(client: &mut Client) -> Result<Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?)
+}
+
+/// The version probe: every stored version of the batch's key hashes, in one round trip.
+fn probe(
+    tx: &mut Transaction<'_>,
+    unique_hashes: &[i64],
+) -> Result<HashMap<i64, Vec<ExistingVersion>, IdBuildHasher>> {
+    let mut existing: HashMap<i64, Vec<ExistingVersion>, IdBuildHasher> = HashMap::default();
+    if unique_hashes.is_empty() {
+        return Ok(existing);
+    }
+    for r in tx.query(
+        "SELECT id, key_hash, source, category, doc_no, version, digest FROM records
+         WHERE key_hash = ANY($1)",
+        &[&unique_hashes],
+    )? {
+        let category: &str = r.try_get(3)?;
+        let digest: &[u8] = r.try_get(6)?;
+        existing
+            .entry(r.try_get(1)?)
+            .or_default()
+            .push(ExistingVersion {
+                id: r.try_get(0)?,
+                key: RecordKey {
+                    source: r.try_get(2)?,
+                    category: Category::parse(category).ok_or_else(|| {
+                        StoreError::Corrupt(format!("record category `{category}`"))
+                    })?,
+                    doc_no: r.try_get(4)?,
+                },
+                version: r.try_get(5)?,
+                digest: digest.try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("digest of {} bytes", digest.len()))
+                })?,
+            });
+    }
+    Ok(existing)
+}
+
+const COPY_RECORDS: &str = "COPY records (key_hash, source, category, doc_no, version, is_current,
+    digest, subject_key, subject_name, nature, severity, status, decision_date, publicity_until,
+    submitted_on, working_days, deadline, late, batch_id, body) FROM STDIN (FORMAT binary)";
+
+/// Fields per row of `COPY_RECORDS`.
+const COPY_FIELDS: i16 = 20;
+
+/// Sent to the server in pieces of about this size.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Writes the batch's new versions with one binary `COPY`, encoding the binary format directly into
+/// large buffers (the generic row writer sends a message every 4 KiB).
+fn copy_records(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    plan: &Plan,
+    hashes: &[i64],
+    pipeline: &Pipeline<'_>,
+) -> Result<()> {
+    let mut w = tx.copy_in(COPY_RECORDS)?;
+    let mut buf = CopyBuf(Vec::with_capacity(COPY_CHUNK + 8192));
+    buf.0.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.0.extend_from_slice(&0i32.to_be_bytes()); // flags
+    buf.0.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    for (i, p) in plan.rows.iter().enumerate() {
+        let Some(version) = p.version() else { continue };
+        let row = batch
+            .accepted
+            .get(i)
+            .ok_or_else(|| StoreError::Other(format!("internal: no row {i}")))?;
+        let rec = &row.record;
+        let t = &row.timeliness;
+        buf.0.extend_from_slice(&COPY_FIELDS.to_be_bytes());
+        buf.int8(hashes[i]);
+        buf.text(&rec.key.source)?;
+        buf.text(rec.key.category.code())?;
+        buf.text(&rec.key.doc_no)?;
+        buf.int4(version);
+        buf.bool(p.is_current());
+        let (enc, j) = pipeline.row(i)?;
+        buf.bytes(&enc.digests[j])?;
+        buf.text(&enc.subject_keys[j])?;
+        buf.text(&rec.subject.name)?;
+        buf.text(rec.nature.code())?;
+        buf.text(rec.severity.code())?;
+        buf.text(rec.status.code())?;
+        buf.date(rec.decision_date)?;
+        buf.date(rec.publicity_until)?;
+        buf.date(t.submitted_on)?;
+        buf.int8(t.working_days);
+        buf.date(t.deadline)?;
+        buf.bool(t.late);
+        buf.text(&batch.id)?;
+        buf.bytes(enc.body(j)?)?;
+        if buf.0.len() >= COPY_CHUNK {
+            w.write_all(&buf.0).map_err(copy_error)?;
+            buf.0.clear();
+        }
+    }
+    buf.0.extend_from_slice(&(-1i16).to_be_bytes());
+    w.write_all(&buf.0).map_err(copy_error)?;
+    w.finish()?;
+    Ok(())
+}
+
+fn copy_error(e: std::io::Error) -> StoreError {
+    StoreError::Other(format!("COPY records: {e}"))
+}
+
+/// A buffer of PostgreSQL binary `COPY` fields: each a big-endian length and the value.
+struct CopyBuf(Vec<u8>);
+
+impl CopyBuf {
+    fn bytes(&mut self, v: &[u8]) -> Result<()> {
+        let len = i32::try_from(v.len())
+            .map_err(|_| StoreError::Other(format!("value of {} bytes too large", v.len())))?;
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(v);
+        Ok(())
+    }
+    fn text(&mut self, v: &str) -> Result<()> {
+        self.bytes(v.as_bytes())
+    }
+    fn int8(&mut self, v: i64) {
+        self.0.extend_from_slice(&8i32.to_be_bytes());
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn int4(&mut self, v: i32) {
+        self.0.extend_from_slice(&4i32.to_be_bytes());
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bool(&mut self, v: bool) {
+        self.0.extend_from_slice(&1i32.to_be_bytes());
+        self.0.push(u8::from(v));
+    }
+    /// Days since 2000-01-01, PostgreSQL's epoch.
+    fn date(&mut self, d: NaiveDate) -> Result<()> {
+        let days = (d - PG_EPOCH).num_days();
+        let days = i32::try_from(days)
+            .map_err(|_| StoreError::Other(format!("date {d} out of PostgreSQL's range")))?;
+        self.int4(days);
+        Ok(())
+    }
+}
+
+const PG_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// Inserts new subjects, person links and codes and updates changed ones, one statement each. Rows
+/// already stored as they are here are filtered out before the insert: an upsert that changes
+/// nothing would still lock and log the row.
+fn write_subjects(
+    tx: &mut Transaction<'_>,
+    subjects: &SubjectWrites<'_>,
+    received_at: DateTime<Utc>,
+) -> Result<()> {
+    if !subjects.subjects.is_empty() {
+        let s = &subjects.subjects;
+        let keys: Vec<&str> = s.iter().map(|s| s.key).collect();
+        let names: Vec<&str> = s.iter().map(|s| s.name).collect();
+        let kinds: Vec<&str> = s.iter().map(|s| s.kind).collect();
+        let usccs: Vec<Option<&str>> = s
+            .iter()
+            .map(|s| s.codes.uscc.as_ref().map(|c| c.as_str()))
+            .collect();
+        let reg_nos: Vec<Option<&str>> = s
+            .iter()
+            .map(|s| s.codes.reg_no.as_ref().map(|c| c.as_str()))
+            .collect();
+        let org_codes: Vec<Option<&str>> = s
+            .iter()
+            .map(|s| s.codes.org_code.as_ref().map(|c| c.as_str()))
+            .collect();
+        let resident_ids: Vec<Option<&str>> = s
+            .iter()
+            .map(|s| s.codes.resident_id.as_ref().map(|c| c.as_str()))
+            .collect();
+        let codes: Vec<&str> = s.iter().map(|s| s.codes_json.as_str()).collect();
+        tx.execute(
+            "INSERT INTO subjects (key, name, kind, uscc, reg_no, org_code, resident_id, codes,
+             updated_at)
+         SELECT k, n, kd, u, r, o, p, c, $9
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::text[]) AS t (k, n, kd, u, r, o, p, c)
+         WHERE NOT EXISTS (
+             SELECT 1 FROM subjects s
+             WHERE s.key = t.k AND s.name = t.n AND s.kind = t.kd
+                 AND (s.codes = t.c OR s.codes::jsonb @> t.c::jsonb))
+         ON CONFLICT (key) DO UPDATE SET
+             name = excluded.name,
+             kind = excluded.kind,
+             uscc = COALESCE(excluded.uscc, subjects.uscc),
+             reg_no = COALESCE(excluded.reg_no, subjects.reg_no),
+             org_code = COALESCE(excluded.org_code, subjects.org_code),
+             resident_id = COALESCE(excluded.resident_id, subjects.resident_id),
+             codes = (subjects.codes::jsonb || excluded.codes::jsonb)::text,
+             updated_at = excluded.updated_at
+         WHERE subjects.name <> excluded.name OR subjects.kind <> excluded.kind
+             OR (subjects.codes <> excluded.codes
+                 AND NOT (subjects.codes::jsonb @> excluded.codes::jsonb))",
+            &[
+                &keys,
+                &names,
+                &kinds,
+                &usccs,
+                &reg_nos,
+                &org_codes,
+                &resident_ids,
+                &codes,
+                &received_at,
+            ],
+        )?;
+    }
+    if !subjects.codes.is_empty() {
+        let codes: Vec<&str> = subjects.codes.iter().map(|(c, _)| *c).collect();
+        let keys: Vec<&str> = subjects.codes.iter().map(|(_, k)| *k).collect();
+        tx.execute(
+            "INSERT INTO subject_codes (code, subject_key)
+         SELECT c, k FROM unnest($1::text[], $2::text[]) AS t (c, k)
+         ON CONFLICT (code) DO NOTHING",
+            &[&codes, &keys],
+        )?;
+    }
+    if !subjects.persons.is_empty() {
+        let p = &subjects.persons;
+        let keys: Vec<&str> = p.iter().map(|p| p.subject_key).collect();
+        let roles: Vec<&str> = p.iter().map(|p| p.role).collect();
+        let names: Vec<&str> = p.iter().map(|p| p.name).collect();
+        let person_keys: Vec<Option<&str>> = p.iter().map(|p| p.person_key.as_deref()).collect();
+        let resident_ids: Vec<Option<&str>> = p.iter().map(|p| p.resident_id).collect();
+        let other_ids: Vec<Option<&str>> = p.iter().map(|p| p.other_id.as_deref()).collect();
+        tx.execute(
+            "INSERT INTO subject_persons (subject_key, role, name, person_key, resident_id,
+             other_id)
+         SELECT k, r, n, pk, p, o
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[]) AS t (k, r, n, pk, p, o)
+         WHERE NOT EXISTS (
+             SELECT 1 FROM subject_persons sp
+             WHERE sp.subject_key = t.k AND sp.role = t.r AND sp.name = t.n
+                 AND (sp.resident_id IS NOT NULL OR t.p IS NULL)
+                 AND (sp.other_id IS NOT NULL OR t.o IS NULL))
+         ON CONFLICT (subject_key, role, name) DO UPDATE SET
+             person_key = COALESCE(excluded.person_key, subject_persons.person_key),
+             resident_id = COALESCE(excluded.resident_id, subject_persons.resident_id),
+             other_id = COALESCE(excluded.other_id, subject_persons.other_id)
+         WHERE (subject_persons.resident_id IS NULL AND excluded.resident_id IS NOT NULL)
+             OR (subject_persons.other_id IS NULL AND excluded.other_id IS NOT NULL)",
+            &[
+                &keys,
+                &roles,
+                &names,
+                &person_keys,
+                &resident_ids,
+                &other_ids,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn put_agencies(&self, agencies: &[Agency]) -> Result<()> {
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        let st = tx.prepare(
+            "INSERT INTO agencies (code, name, level, region, parent) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level,
+                 region = excluded.region, parent = excluded.parent",
+        )?;
+        for a in agencies {
+            tx.execute(
+                &st,
+                &[&a.code, &a.name, &a.level.code(), &a.region, &a.parent],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn agencies(&self) -> Result<Vec<Agency>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT code, name, level, region, parent FROM agencies ORDER BY code",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let level: &str = r.try_get(2)?;
+                Ok(Agency {
+                    code: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    level: AgencyLevel::from_code(level)
+                        .ok_or_else(|| StoreError::Corrupt(format!("agency level `{level}`")))?,
+                    region: r.try_get(3)?,
+                    parent: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome> {
+        let rows = &batch.accepted;
+        let hashes = key_hashes(rows);
+        let mut unique = hashes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut reject_rows = Vec::with_capacity(batch.rejected.len());
+        let mut reject_errors = Vec::with_capacity(batch.rejected.len());
+        let mut reject_raw = Vec::with_capacity(batch.rejected.len());
+        for r in &batch.rejected {
+            reject_rows.push(
+                i64::try_from(r.row)
+                    .map_err(|_| StoreError::Other(format!("row number {} too large", r.row)))?,
+            );
+            let ser = |e| StoreError::Other(format!("cannot serialise rejected row: {e}"));
+            reject_errors.push(serde_json::to_string(&r.errors).map_err(ser)?);
+            reject_raw.push(serde_json::to_string(&r.raw).map_err(ser)?);
+        }
+
+        // Rows are encoded in pieces by a helper thread while this one probes and writes.
+        let pipeline = Pipeline::new(rows);
+        std::thread::scope(|scope| {
+            let _stop = StopOnDrop(&pipeline);
+            if pipeline.wants_helper() {
+                scope.spawn(|| pipeline.help());
+            }
+            let mut client = self.writer()?;
+            let mut tx = client.transaction()?;
+            // Serialises batch writers of all processes: the probe below must see every version.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+            let existing = probe(&mut tx, &unique)?;
+
+            let plan = plan::plan_pipelined(rows, &hashes, &existing, &pipeline)?;
+            let counts = outcome_counts(&plan, batch.rejected.len());
+
+            if counts.accepted > 0 {
+                copy_records(&mut tx, batch, &plan, &hashes, &pipeline)?;
+            }
+            if !plan.superseded.is_empty() {
+                tx.execute(
+                    "UPDATE records SET is_current = FALSE WHERE id = ANY($1)",
+                    &[&plan.superseded],
+                )?;
+            }
+
+            let subject_keys = pipeline.subject_keys()?;
+            let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
+                .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
+            write_subjects(&mut tx, &subjects, batch.received_at)?;
+            if !reject_rows.is_empty() {
+                tx.execute(
+                    "INSERT INTO rejects (source_digest, row_no, batch_id, errors, raw)
+                 SELECT $1, r, $2, e, w FROM unnest($3::bigint[], $4::text[], $5::text[])
+                     AS t (r, e, w)
+                 ON CONFLICT (source_digest, row_no) DO NOTHING",
+                    &[
+                        &batch.source_digest,
+                        &batch.id,
+                        &reject_rows,
+                        &reject_errors,
+                        &reject_raw,
+                    ],
+                )?;
+            }
+
+            // A batch id seen before (a retried submission) keeps its first summary; whatever the retry
+            // did write is added, so the sums over batches stay the number of stored versions.
+            tx.execute(
+                "INSERT INTO batches (id, source, source_digest, agency, received_at, accepted,
+                 new_versions, duplicates, rejected, late)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO UPDATE SET
+                 accepted = batches.accepted + excluded.accepted,
+                 new_versions = batches.new_versions + excluded.new_versions,
+                 late = batches.late + excluded.late
+             WHERE excluded.accepted > 0",
+                &[
+                    &batch.id,
+                    &batch.source,
+                    &batch.source_digest,
+                    &batch.agency,
+                    &batch.received_at,
+                    &(counts.accepted as i64),
+                    &(counts.new_versions as i64),
+                    &(counts.duplicates as i64),
+                    &(counts.rejected as i64),
+                    &(counts.late as i64),
+                ],
+            )?;
+
+            tx.commit()?;
+            Ok(BatchOutcome { counts })
+        })
+    }
+
+    fn batch(&self, id: &str) -> Result<Option<BatchSummary>> {
+        let mut client = self.reader()?;
+        client
+            .query_opt(
+                &format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| batch_summary(&r))
+            .transpose()
+    }
+
+    fn batches(&self, limit: usize) -> Result<Vec<BatchSummary>> {
+        let mut client = self.reader()?;
+        let limit = limit.min(i64::MAX as usize) as i64;
+        client
+            .query(
+                &format!(
+                    "SELECT {BATCH_COLUMNS} FROM batches ORDER BY received_at DESC, seq DESC
+                     LIMIT $1"
+                ),
+                &[&limit],
+            )?
+            .iter()
+            .map(batch_summary)
+            .collect()
+    }
+
+    fn rejects(&self, batch_id: &str) -> Result<Vec<RejectedRow>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT row_no, errors, raw FROM rejects WHERE batch_id = $1 ORDER BY row_no",
+                &[&batch_id],
+            )?
+            .iter()
+            .map(|r| {
+                let errors: &str = r.try_get(1)?;
+                let raw: &str = r.try_get(2)?;
+                Ok(RejectedRow {
+                    row: count(r.try_get(0)?)?,
+                    errors: serde_json::from_str(errors)
+                        .map_err(|e| corrupt_json("reject errors", e))?,
+                    raw: serde_json::from_str(raw).map_err(|e| corrupt_json("reject raw", e))?,
+                })
+            })
+            .collect()
+    }
+
+    fn find_subject(&self, code: &str) -> Result<Option<SubjectKey>> {
+        let mut client = self.reader()?;
+        let mut tx = read_only(&mut client)?;
+        let found = find_subject_in(&mut tx, code)?;
+        tx.commit()?;
+        Ok(found)
+    }
+
+    fn search_subjects(&self, query: &str, limit: usize) -> Result<Vec<SubjectSummary>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut client = self.reader()?;
+        let mut tx = read_only(&mut client)?;
+        let mut out: Vec<SubjectSummary> = Vec::new();
+        if let Some(key) = find_subject_in(&mut tx, query)?
+            && let Some(r) = tx.query_opt(
+                "SELECT key, name, kind, codes FROM subjects WHERE key = $1",
+                &[&key.0],
+            )?
+        {
+            out.push(subject_summary(&r)?);
+        }
+        let limit_plus = (limit + 1).min(i64::MAX as usize) as i64;
+        for r in tx.query(
+            "SELECT key, name, kind, codes FROM subjects WHERE name LIKE $1 ESCAPE '\\'
+             ORDER BY name, key LIMIT $2",
+            &[&like_pattern(query.trim()), &limit_plus],
+        )? {
+            if out.len() >= limit {
+                break;
+            }
+            let key: &str = r.try_get(0)?;
+            if out.iter().any(|s| s.key.0 == key) {
+                continue;
+            }
+            out.push(subject_summary(&r)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn subject(&self, key: &SubjectKey) -> Result<Option<SubjectProfile>> {
+        let mut client = self.reader()?;
+        // One snapshot for the three queries.
+        let mut tx = read_only(&mut client)?;
+        let Some(row) = tx.query_opt(
+            "SELECT key, name, kind, codes FROM subjects WHERE key = $1",
+            &[&key.0],
+        )?
+        else {
+            return Ok(None);
+        };
+        let subject = subject_summary(&row)?;
+        let persons = tx
+            .query(
+                "SELECT name, role, resident_id, other_id FROM subject_persons
+                 WHERE subject_key = $1 ORDER BY role, name",
+                &[&key.0],
+            )?
+            .iter()
+            .map(|r| {
+                let role: &str = r.try_get(1)?;
+                let resident_id: Option<&str> = r.try_get(2)?;
+                let other_id: Option<&str> = r.try_get(3)?;
+                Ok(PersonLink {
+                    name: r.try_get(0)?,
+                    role: PersonRole::parse(role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("person role `{role}`")))?,
+                    resident_id: resident_id
+                        .map(|p| {
+                            ResidentId::parse(p, NaiveDate::MAX)
+                                .map_err(|e| StoreError::Corrupt(format!("resident id: {e}")))
+                        })
+                        .transpose()?,
+                    other_id: other_id
+                        .map(|o| serde_json::from_str(o).map_err(|e| corrupt_json("other id", e)))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let records = tx
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE subject_key = $1 AND is_current
+                     ORDER BY decision_date DESC, id DESC"
+                ),
+                &[&key.0],
+            )?
+            .iter()
+            .map(stored_record)
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok(Some(SubjectProfile {
+            subject,
+            persons,
+            records,
+        }))
+    }
+
+    fn record_history(&self, key: &RecordKey) -> Result<Vec<StoredRecord>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records
+                     WHERE key_hash = $1 AND source = $2 AND category = $3 AND doc_no = $4
+                     ORDER BY version"
+                ),
+                &[
+                    &key.hash64(),
+                    &key.source,
+                    &key.category.code(),
+                    &key.doc_no,
+                ],
+            )?
+            .iter()
+            .map(stored_record)
+            .collect()
+    }
+
+    fn totals(&self) -> Result<Totals> {
+        let mut client = self.reader()?;
+        // Record counts come from the batch summaries (each written version is counted in exactly
+        // one), so the status line does not scan the records table.
+        let r = client.query_one(
+            "SELECT (SELECT COUNT(*) FROM subjects),
+                    (SELECT COALESCE(SUM(accepted - new_versions), 0)::bigint FROM batches),
+                    (SELECT COALESCE(SUM(accepted), 0)::bigint FROM batches),
+                    (SELECT COUNT(*) FROM rejects),
+                    (SELECT COUNT(*) FROM batches),
+                    (SELECT COUNT(*) FROM agencies)",
+            &[],
+        )?;
+        Ok(Totals {
+            subjects: count(r.try_get(0)?)?,
+            records: count(r.try_get(1)?)?,
+            versions: count(r.try_get(2)?)?,
+            rejected_rows: count(r.try_get(3)?)?,
+            batches: count(r.try_get(4)?)?,
+            agencies: count(r.try_get(5)?)?,
+        })
+    }
+
+    fn records_by_category(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, u64)>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT category, COUNT(*) FROM records
+                 WHERE is_current AND decision_date >= $1 AND decision_date <= $2
+                 GROUP BY category ORDER BY category",
+                &[&from, &to],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, count(r.try_get(1)?)?)))
+            .collect()
+    }
+}
