@@ -1,0 +1,262 @@
+//! The real `creditloop` binary against real files in a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_creditloop"));
+    c.env_remove("CREDITLOOP_DB").env("CREDITLOOP_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = bin().args(args).output().expect("run creditloop");
+    assert!(
+        out.status.success(),
+        "creditloop {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json_of(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().expect("one line on stdout");
+    assert!(
+        lines.next().is_none(),
+        "more than one line on stdout: {text}"
+    );
+    serde_json::from_str(first).expect("stdout is one JSON object")
+}
+
+fn generate(dir: &Path, records: u64, bad_share: &str, categories: &str) -> PathBuf {
+    let out = dir.join("data");
+    run(&[
+        "generate",
+        "--out",
+        out.to_str().unwrap(),
+        "--subjects",
+        &(records / 4).max(50).to_string(),
+        "--records",
+        &records.to_string(),
+        "--seed",
+        "7",
+        "--bad-share",
+        bad_share,
+        "--categories",
+        categories,
+        "--today",
+        "2026-06-30",
+    ]);
+    out
+}
+
+fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("t.db").display())
+}
+
+#[test]
+fn calendar_deadline_prints_the_date_on_its_last_line() {
+    let out = run(&[
+        "calendar",
+        "deadline",
+        "--from",
+        "2024-09-27",
+        "--working-days",
+        "7",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 9/29 (Sunday) is a make-up working day, 10/1–10/7 National Day, 10/12 (Saturday) make-up.
+    assert_eq!(text.lines().last(), Some("2024-10-12"));
+    let out = run(&[
+        "calendar",
+        "deadline",
+        "--from",
+        "2026-02-13",
+        "--working-days",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 2026-02-14 (Saturday) is a make-up working day before the Spring Festival.
+    assert_eq!(text.lines().last(), Some("2026-02-14"));
+}
+
+#[test]
+fn import_reports_json_and_rejects_can_be_fixed_and_imported_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 2_000, "0.05", "penalty");
+    let file = data.join("penalties.csv");
+    let rejects = dir.path().join("rejects.csv");
+    let db = db_url(dir.path());
+    let out = run(&[
+        "import",
+        "--db",
+        &db,
+        file.to_str().unwrap(),
+        "--json",
+        "--rejects",
+        rejects.to_str().unwrap(),
+        "--today",
+        "2026-06-30",
+    ]);
+    let r = json_of(&out);
+    let accepted = r["accepted"].as_u64().unwrap();
+    let rejected = r["rejected"].as_u64().unwrap();
+    assert!(rejected > 0 && accepted > 0, "{r}");
+    assert_eq!(r["duplicates"], 0);
+    assert!(r["late"].as_u64().is_some());
+    let read = r["rows_read"].as_u64().unwrap();
+    assert_eq!(accepted + rejected, read);
+
+    // The rejects file names row, field and reason in both languages, one row per rejected row.
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    assert!(text.contains("错误原因") && text.contains("error_reason"));
+    let mut rdr = csv::Reader::from_path(&rejects).unwrap();
+    assert_eq!(rdr.records().count() as u64, rejected);
+
+    // Importing the same file again changes nothing.
+    let out = run(&[
+        "import",
+        "--db",
+        &db,
+        file.to_str().unwrap(),
+        "--json",
+        "--today",
+        "2026-06-30",
+    ]);
+    let again = json_of(&out);
+    assert_eq!(again["accepted"], 0, "{again}");
+    assert_eq!(again["duplicates"].as_u64().unwrap(), accepted);
+    assert_eq!(again["rejected"].as_u64().unwrap(), rejected);
+
+    // The rejects file imports as it is (its error columns are ignored): still rejected, same count.
+    let out = run(&[
+        "import",
+        "--db",
+        &db,
+        rejects.to_str().unwrap(),
+        "--json",
+        "--today",
+        "2026-06-30",
+        "--category",
+        "penalty",
+    ]);
+    let re = json_of(&out);
+    assert_eq!(re["rejected"].as_u64().unwrap(), rejected, "{re}");
+    assert_eq!(re["unknown_columns"].as_array().unwrap().len(), 0, "{re}");
+}
+
+fn totals(db: &str) -> creditloop_store::Totals {
+    creditloop_store::open(db).unwrap().totals().unwrap()
+}
+
+#[test]
+fn killed_during_an_import_the_store_keeps_whole_batches_and_a_rerun_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30% of the records are penalties: 120,000 penalty rows.
+    let data = generate(dir.path(), 400_000, "0", "penalty");
+    let file = data.join("penalties.csv");
+    let rows = csv::Reader::from_path(&file).unwrap().records().count() as u64;
+    assert_eq!(rows, 120_000);
+    let db = db_url(dir.path());
+    // Make the store first, so the child only writes.
+    drop(creditloop_store::open(&db).unwrap());
+
+    let mut child = bin()
+        .args([
+            "import",
+            "--db",
+            &db,
+            file.to_str().unwrap(),
+            "--batch-size",
+            "2000",
+            "--today",
+            "2026-06-30",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some batches are committed, while it is still running.
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let t = totals(&db);
+        if t.batches >= 3 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("import finished ({status}) before it could be killed; make the file bigger");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no batch committed"
+        );
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+
+    // Every committed batch is whole: the records stored are exactly what the batches acknowledged.
+    let store = creditloop_store::open(&db).unwrap();
+    let t = store.totals().unwrap();
+    let batches = store.batches(10_000).unwrap();
+    let acknowledged: u64 = batches.iter().map(|b| b.counts.accepted).sum();
+    assert_eq!(t.records, acknowledged, "a half batch is in the store");
+    assert_eq!(t.versions, t.records);
+    for b in &batches {
+        assert_eq!(b.counts.accepted, 2_000, "batch {} is not whole", b.id);
+    }
+    assert!(t.records < rows, "the import finished before the kill");
+    let before = t.records;
+    drop(store);
+
+    // Running the same import again completes it, with no duplicate record.
+    let out = run(&[
+        "import",
+        "--db",
+        &db,
+        file.to_str().unwrap(),
+        "--json",
+        "--batch-size",
+        "2000",
+        "--today",
+        "2026-06-30",
+    ]);
+    let r = json_of(&out);
+    assert_eq!(r["duplicates"].as_u64().unwrap(), before, "{r}");
+    assert_eq!(r["accepted"].as_u64().unwrap(), rows - before, "{r}");
+    let t = totals(&db);
+    assert_eq!(t.records, rows);
+    assert_eq!(t.versions, rows);
+}
+
+#[test]
+fn bad_arguments_are_clear_errors_not_panics() {
+    let out = bin()
+        .args(["import", "--db", "mysql://x", "/nonexistent.csv"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sqlite://"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args([
+            "import",
+            "--db",
+            &db_url(dir.path()),
+            dir.path().join("missing.csv").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.csv"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

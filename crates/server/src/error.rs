@@ -1,0 +1,129 @@
+//! One error type for the HTTP API, answered as `application/problem+json` (RFC 9457) with a stable
+//! code and a message in Chinese and English. Internal errors are logged, never sent to the client.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Errors a handler can answer with. Each variant names the status it returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request could not be read (bad JSON, bad multipart, bad query).
+    #[error("bad request: {en}")]
+    BadRequest { zh: String, en: String },
+    /// 404: nothing at that identifier.
+    #[error("not found: {en}")]
+    NotFound { zh: String, en: String },
+    /// 413: the body is larger than the configured limit.
+    #[error("payload too large")]
+    TooLarge,
+    /// 415: an upload in a format we do not read.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMedia(String),
+    /// 500: storage or another internal failure; details go to the log only.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: String,
+    detail_zh: String,
+}
+
+impl ApiError {
+    pub fn bad_request(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn not_found(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        ApiError::NotFound {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, String, String) {
+        match self {
+            ApiError::BadRequest { zh, en } => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Bad request",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::NotFound { zh, en } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                "提交的内容超过大小限制".into(),
+                "the request body exceeds the size limit".into(),
+            ),
+            ApiError::UnsupportedMedia(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                format!("不支持的文件格式：{m}；请提交 CSV、XLSX、JSON 或 JSON Lines"),
+                format!("unsupported format {m}: send CSV, XLSX, JSON or JSON Lines"),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "服务器内部错误，已记录日志".into(),
+                "internal error; it has been logged".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = %e, "internal error");
+        }
+        let (status, code, title, zh, en) = self.parts();
+        let body = Problem {
+            kind: format!("https://creditloop.invalid/problems/{code}"),
+            title,
+            status: status.as_u16(),
+            code,
+            detail: en,
+            detail_zh: zh,
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
+    }
+}
+
+impl From<creditloop_store::StoreError> for ApiError {
+    fn from(e: creditloop_store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,68 @@
+//! Masking of personal data in public views: resident numbers show their first and last four
+//! characters only. Applied to the JSON of every public answer, so a new field named like the
+//! identifier fields is masked without code of its own.
+
+use serde_json::Value;
+
+/// Field names whose values are personal identity numbers.
+const PERSONAL_FIELDS: [&str; 4] = ["resident_id", "id_no", "legal_rep_id_no", "证件号码"];
+
+/// Masks an identity number: `1201**********123X` for 18 characters; for shorter ones, all but the
+/// first and last quarter.
+pub fn mask_id(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let keep = if n >= 16 { 4 } else { n / 4 };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < keep || i >= n - keep { *c } else { '*' })
+        .collect()
+}
+
+/// Masks a subject key of a natural person (`P:<resident number>`).
+pub fn mask_key(k: &str) -> String {
+    match k.strip_prefix("P:") {
+        Some(id) => format!("P:{}", mask_id(id)),
+        None => k.to_string(),
+    }
+}
+
+/// Walks a JSON value and masks personal identifiers in place.
+pub fn mask_json(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, val) in map.iter_mut() {
+                if let Value::String(s) = val {
+                    if PERSONAL_FIELDS.contains(&k.as_str()) {
+                        *s = mask_id(s);
+                    } else if (k == "key" || k == "subject_key") && s.starts_with("P:") {
+                        *s = mask_key(s);
+                    }
+                } else {
+                    mask_json(val);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_resident_numbers_everywhere() {
+        let mut v = serde_json::json!({
+            "key": "P:11010519491231002X",
+            "persons": [{"name": "张三", "resident_id": "11010519491231002X"}],
+            "codes": {"uscc": "91330100716105852F"}
+        });
+        mask_json(&mut v);
+        assert_eq!(v["key"], "P:1101**********002X");
+        assert_eq!(v["persons"][0]["resident_id"], "1101**********002X");
+        assert_eq!(v["codes"]["uscc"], "91330100716105852F");
+    }
+}

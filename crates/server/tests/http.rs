@@ -1,0 +1,297 @@
+//! The server through real HTTP on a free port, over a fresh SQLite file per test.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use creditloop_server::AppState;
+use serde_json::{Value, json};
+
+struct TestServer {
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = creditloop_store::open(&url).expect("open store");
+    let mut state = AppState::new(Arc::from(store));
+    state.today = NaiveDate::from_ymd_opt(2024, 6, 28);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, creditloop_server::router(state)).await;
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+fn penalty(doc_no: &str, uscc: &str, fine: &str) -> Value {
+    json!({
+        "行政相对人名称": "天津市恒通达商贸有限公司",
+        "行政相对人类别": "法人及非法人组织",
+        "行政相对人代码_1(统一社会信用代码)": uscc,
+        "法定代表人": "张三",
+        "行政处罚决定书文号": doc_no,
+        "违法行为类型": "销售不合格产品",
+        "违法事实": "销售不合格电线电缆",
+        "处罚依据": "《中华人民共和国产品质量法》第四十九条",
+        "处罚类别": "罚款;没收违法所得、没收非法财物",
+        "处罚内容": "罚款2万元，没收违法所得",
+        "罚款金额（万元）": fine,
+        "没收违法所得、没收非法财物的金额（万元）": "0.5",
+        "处罚决定日期": "2024/6/3",
+        "处罚有效期": "2025-06-03",
+        "处罚机关": "天津市市场监督管理委员会",
+        "处罚机关统一社会信用代码": "11120000MB19674671",
+        "数据来源单位": "天津市市场监督管理委员会",
+        "数据来源单位统一社会信用代码": "11120000MB19674671",
+        "报送日期": "2024-06-07"
+    })
+}
+
+#[tokio::test]
+async fn health_and_openapi_answer() {
+    let s = start().await;
+    let h: Value = reqwest::get(format!("{}/healthz", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "ok");
+    assert_eq!(h["backend"], "sqlite");
+    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for path in [
+        "/healthz",
+        "/api/v1/records",
+        "/api/v1/records/upload",
+        "/api/v1/subjects",
+        "/api/v1/subjects/{code}",
+        "/api/v1/batches/{id}/rejects",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+}
+
+#[tokio::test]
+async fn submitted_records_are_validated_stored_and_read_back() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let good = penalty("津市监罚〔2024〕1号", "91330100716105852F", "2");
+    let bad = penalty("津市监罚〔2024〕2号", "91330100716105852X", "2");
+    let r: Value = c
+        .post(format!("{}/api/v1/records", s.base))
+        .json(&json!({ "records": [good.clone(), bad] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["accepted"], 1, "{r}");
+    assert_eq!(r["rejected"], 1, "{r}");
+    assert_eq!(r["duplicates"], 0);
+    let err = &r["rejects"][0]["errors"][0];
+    assert_eq!(err["row"], 2);
+    assert!(err["field"].as_str().unwrap().contains("代码_1"), "{err}");
+    assert!(!err["reason_zh"].as_str().unwrap().is_empty());
+    assert!(!err["reason_en"].as_str().unwrap().is_empty());
+
+    // The same record again changes nothing.
+    let again: Value = c
+        .post(format!("{}/api/v1/records", s.base))
+        .json(&good)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["duplicates"], 1, "{again}");
+    assert_eq!(again["accepted"], 0);
+
+    // A correction becomes a new version.
+    let fixed: Value = c
+        .post(format!("{}/api/v1/records", s.base))
+        .json(&penalty("津市监罚〔2024〕1号", "91330100716105852F", "3"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fixed["new_versions"], 1, "{fixed}");
+
+    let subject: Value = c
+        .get(format!("{}/api/v1/subjects/91330100716105852F", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(subject["subject"]["name"], "天津市恒通达商贸有限公司");
+    let records = subject["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["version"], 2);
+    assert_eq!(records[0]["record"]["detail"]["fine_wan"], 3.0);
+
+    let history: Value = c
+        .get(format!("{}/api/v1/records/history", s.base))
+        .query(&[
+            ("source", "11120000MB19674671"),
+            ("category", "penalty"),
+            ("doc_no", "津市监罚〔2024〕1号"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        2,
+        "{history}"
+    );
+
+    // Rejected rows are kept and can be downloaded as CSV to correct.
+    let batch = r["batches"][0].as_str().unwrap();
+    let csv = c
+        .get(format!("{}/api/v1/batches/{batch}/rejects", s.base))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("91330100716105852X"), "{csv}");
+    assert!(csv.contains("错误原因"));
+}
+
+#[tokio::test]
+async fn a_gbk_csv_upload_is_read() {
+    let s = start().await;
+    let csv = "行政相对人名称,行政相对人类别,行政相对人代码_1(统一社会信用代码),法定代表人,行政处罚决定书文号,违法行为类型,违法事实,处罚依据,处罚类别,处罚内容,罚款金额（万元）,处罚决定日期,处罚有效期,处罚机关,处罚机关统一社会信用代码,数据来源单位,数据来源单位统一社会信用代码,报送日期\r\n\
+天津市恒通达商贸有限公司,法人及非法人组织,91440300708461136T,李四,津市监罚〔2024〕9号,无证经营,未取得许可从事经营,《无证无照经营查处办法》第十三条,罚款,罚款1万元,1,2024年6月3日,2025-06-03,天津市市场监督管理委员会,11120000MB19674671,天津市市场监督管理委员会,11120000MB19674671,2024-06-20\r\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(csv);
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(gbk.into_owned()).file_name("penalties.csv"),
+    );
+    let r: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/records/upload", s.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["accepted"], 1, "{r}");
+    // Decided 2024-06-03 (Monday), submitted 2024-06-20: past 7 working days (10 June is 端午).
+    assert_eq!(r["late"], 1, "{r}");
+}
+
+#[tokio::test]
+async fn errors_are_problem_json_in_both_languages() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let r = c
+        .post(format!("{}/api/v1/records", s.base))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "bad_request");
+    assert!(p["detail_zh"].as_str().unwrap().contains("JSON"));
+    let r = c
+        .get(format!("{}/api/v1/subjects/91310000132260250X", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = c
+        .get(format!("{}/api/v1/nothing", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn the_search_page_finds_a_subject_and_shows_its_records_with_ids_masked() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let mut rec = penalty("津市监罚〔2024〕5号", "91110000802100433B", "2");
+    rec["法定代表人证件类型"] = json!("身份证");
+    rec["法定代表人证件号码"] = json!("11010519491231002X");
+    let r: Value = c
+        .post(format!("{}/api/v1/records", s.base))
+        .json(&rec)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["accepted"], 1, "{r}");
+    let page = c
+        .get(format!("{}/", s.base))
+        .query(&[("q", "恒通达")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("天津市恒通达商贸有限公司"), "{page}");
+    assert!(page.contains("/subjects/U%3A91110000802100433B"), "{page}");
+    let profile = c
+        .get(format!("{}/subjects/U:91110000802100433B", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(profile.contains("销售不合格产品"));
+    assert!(profile.contains("津市监罚〔2024〕5号"));
+    assert!(
+        !profile.contains("11010519491231002X"),
+        "unmasked id on a public page"
+    );
+    let json = c
+        .get(format!("{}/api/v1/subjects/91110000802100433B", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !json.contains("11010519491231002X"),
+        "unmasked id in the API"
+    );
+}
