@@ -7,6 +7,7 @@
 
 pub mod agency;
 pub mod calendar;
+pub mod catalogue;
 pub mod ids;
 pub mod intake;
 pub mod publicity;
