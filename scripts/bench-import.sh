@@ -32,7 +32,7 @@ measure() { # name, command…
 
 rm -f "$dir"/bench.db*
 measure "creditloop → SQLite" "$bin" import --db "sqlite://$dir/bench.db" "$csv" --json --today 2026-06-30
-cat "$dir/creditloop → SQLite.out" | head -c 300; echo
+head -c 300 "$dir/creditloop → SQLite.out"; echo
 
 rm -f "$dir"/raw.db*
 measure "sqlite3 .import (raw)" sqlite3 "$dir/raw.db" -cmd "PRAGMA journal_mode=WAL;" ".mode csv" ".import '$csv' penalties"
@@ -40,7 +40,7 @@ measure "sqlite3 .import (raw)" sqlite3 "$dir/raw.db" -cmd "PRAGMA journal_mode=
 if pg_isready -h 127.0.0.1 -p 5432 -q; then
   psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS creditloop_bench" -qc "CREATE DATABASE creditloop_bench" >/dev/null
   measure "creditloop → PostgreSQL" "$bin" import --db "$pg/creditloop_bench" "$csv" --json --today 2026-06-30
-  cat "$dir/creditloop → PostgreSQL.out" | head -c 300; echo
+  head -c 300 "$dir/creditloop → PostgreSQL.out"; echo
   cols=$(head -1 "$csv" | tr -d '\r\357\273\277' | awk -F, '{for(i=1;i<=NF;i++) printf "%sc%d text", (i>1?",":""), i}')
   psql "$pg/creditloop_bench" -qc "DROP TABLE IF EXISTS raw_penalties" -qc "CREATE TABLE raw_penalties ($cols)" >/dev/null
   measure "PostgreSQL COPY (raw)" psql "$pg/creditloop_bench" -qc "COPY raw_penalties FROM '$csv' CSV HEADER"

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod agencies_cmd;
 mod calendar_cmd;
+mod check_cmd;
 mod demo_cmd;
 mod generate_cmd;
 mod import_cmd;
@@ -37,6 +38,8 @@ enum Command {
     Demo(demo_cmd::Args),
     /// Working-day calendar (工作日): deadlines and counts.
     Calendar(calendar_cmd::Args),
+    /// Credit check before an administrative action (事前信用查询).
+    Check(check_cmd::Args),
     /// The agencies table (部门): import and list.
     Agencies(agencies_cmd::Args),
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo_cmd::run(a),
         Command::Calendar(a) => calendar_cmd::run(a),
         Command::Agencies(a) => agencies_cmd::run(a),
+        Command::Check(a) => check_cmd::run(a),
     };
     match result {
         Ok(code) => code,

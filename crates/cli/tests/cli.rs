@@ -260,3 +260,64 @@ fn bad_arguments_are_clear_errors_not_panics() {
     assert!(err.contains("missing.csv"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn check_prints_one_json_object_with_decision_and_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 4_000, "0", "dishonest_debtor");
+    let file = data.join("dishonest_debtors.csv");
+    let db = db_url(dir.path());
+    run(&[
+        "import",
+        "--db",
+        &db,
+        file.to_str().unwrap(),
+        "--today",
+        "2026-06-30",
+    ]);
+    // A debtor of an organisation listed within the last year is inside its publicity window.
+    let mut rdr = csv::Reader::from_path(&file).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (code_col, date_col) = (col("统一社会信用代码"), col("发布时间"));
+    let code = rdr
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| !r[code_col].is_empty() && r[date_col].starts_with("2026"))
+        .map(|r| r[code_col].to_string())
+        .expect("a debtor organisation listed in 2026");
+    let out = run(&[
+        "check",
+        "--db",
+        &db,
+        "--subject",
+        &code,
+        "--scenario",
+        "public_bidding",
+        "--on",
+        "2026-06-30",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["decision"], "prohibit", "{v}");
+    let measures = v["measures"].as_array().unwrap();
+    assert!(measures.iter().any(|m| m["code"] == "CJ-SX-002"), "{v}");
+    assert!(
+        measures
+            .iter()
+            .all(|m| !m["triggering"].as_array().unwrap().is_empty())
+    );
+    let out = run(&[
+        "check",
+        "--db",
+        &db,
+        "--subject",
+        "91330100716105852F",
+        "--scenario",
+        "public_bidding",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["decision"], "normal");
+    assert_eq!(v["subject_known"], false);
+}

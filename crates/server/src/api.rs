@@ -347,3 +347,41 @@ pub async fn batch_rejects(
     mask::mask_json(&mut v);
     Ok(Json(v).into_response())
 }
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    /// Unified code, resident number, another code, or the exact name.
+    pub subject: String,
+    /// Scenario code (government_procurement, public_bidding, …) or its Chinese name.
+    pub scenario: String,
+    /// The acting agency's unified code.
+    pub agency: Option<String>,
+    /// The acting agency's case reference (办件编号).
+    pub case_ref: Option<String>,
+}
+
+/// `POST /api/v1/checks`: 事前信用查询. The answer has the overall `decision`, the `measures` that apply
+/// with their triggering records, implementing agency and legal basis, the records not counted and
+/// why, and the catalogue version that answered.
+pub async fn check(
+    State(state): State<AppState>,
+    Json(req): Json<CheckRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let catalogue = state.catalogue.clone();
+    let on = state.today();
+    let outcome = tokio::task::spawn_blocking(move || {
+        crate::checks::check(&*store, &catalogue, &req.subject, &req.scenario, on).map(|o| (o, req))
+    })
+    .await?;
+    let (outcome, req) = outcome.map_err(|e| match e {
+        crate::checks::CheckError::Store(s) => ApiError::from(s),
+        other => ApiError::bad_request(other.zh(), other.to_string()),
+    })?;
+    let mut v = json!(outcome);
+    v["summary_zh"] = json!(outcome.summary_zh());
+    v["agency"] = json!(req.agency);
+    v["case_ref"] = json!(req.case_ref);
+    mask::mask_json(&mut v);
+    Ok(Json(v))
+}

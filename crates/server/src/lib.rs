@@ -9,9 +9,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
+use creditloop_domain::catalogue::{Catalogue, CompiledCatalogue};
 use creditloop_store::Store;
 
 mod api;
+pub mod checks;
 mod error;
 pub mod intake;
 pub mod mask;
@@ -27,14 +29,18 @@ pub struct AppState {
     pub deadline_working_days: u32,
     /// Fixed "today" for tests and replays; `None` means the real date (Asia/Shanghai).
     pub today: Option<NaiveDate>,
+    /// The measures catalogue (联合奖惩措施目录) that answers checks, compiled by scenario.
+    pub catalogue: Arc<CompiledCatalogue>,
 }
 
 impl AppState {
+    /// State over a store, with the default catalogue shipped in `data/catalogue/`.
     pub fn new(store: Arc<dyn Store>) -> Self {
         AppState {
             store,
             deadline_working_days: 7,
             today: None,
+            catalogue: Arc::new(CompiledCatalogue::compile(&default_catalogue())),
         }
     }
 
@@ -43,6 +49,12 @@ impl AppState {
         self.today
             .unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
     }
+}
+
+/// The default catalogue. It is embedded and tested in the domain crate, so failing to read it is a
+/// build defect, not an input error.
+pub fn default_catalogue() -> Catalogue {
+    Catalogue::default_catalogue().expect("the embedded default catalogue is valid")
 }
 
 /// Largest request body accepted (uploads of record files). Bigger files go through the CLI.
@@ -56,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/records", post(api::submit_json))
         .route("/api/v1/records/upload", post(api::submit_upload))
         .route("/api/v1/records/history", get(api::record_history))
+        .route("/api/v1/checks", post(api::check))
         .route("/api/v1/subjects", get(api::search_subjects))
         .route("/api/v1/subjects/{code}", get(api::subject))
         .route("/api/v1/batches", get(api::batches))

@@ -295,3 +295,70 @@ async fn the_search_page_finds_a_subject_and_shows_its_records_with_ids_masked()
         "unmasked id in the API"
     );
 }
+
+#[tokio::test]
+async fn a_check_finds_the_measures_a_dishonest_debtor_triggers() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let debtor = json!({
+        "被执行人姓名/名称": "天津市恒通达商贸有限公司",
+        "统一社会信用代码": "91310000132260250X",
+        "法定代表人或负责人": "王五",
+        "执行法院": "天津市第一中级人民法院",
+        "执行法院统一社会信用代码": "11120000MB19674671",
+        "案号": "（2024）津01执12号",
+        "生效法律文书确定的义务": "支付货款50万元",
+        "被执行人的履行情况": "全部未履行",
+        "失信被执行人行为具体情形": "有履行能力而拒不履行生效法律文书确定义务",
+        "发布时间": "2024-05-20",
+        "数据来源单位": "天津市第一中级人民法院",
+        "数据来源单位统一社会信用代码": "11120000MB19674671",
+        "报送日期": "2024-05-21"
+    });
+    let r: Value = c
+        .post(format!(
+            "{}/api/v1/records?category=dishonest_debtor",
+            s.base
+        ))
+        .json(&debtor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["accepted"], 1, "{r}");
+
+    let check = |subject: &str, scenario: &str| {
+        let c = c.clone();
+        let url = format!("{}/api/v1/checks", s.base);
+        let body = json!({"subject": subject, "scenario": scenario, "agency": "11120000MB19674671", "case_ref": "ZB-1"});
+        async move {
+            let r = c.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, v) = check("91310000132260250X", "public_bidding").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["decision"], "prohibit", "{v}");
+    let m = v["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["code"] == "CJ-SX-002")
+        .expect("the bidding measure for dishonest debtors");
+    assert_eq!(m["triggering"][0]["doc_no"], "（2024）津01执12号");
+    assert!(!m["legal_basis"]["document"].as_str().unwrap().is_empty());
+    assert_eq!(v["catalogue_version"]["number"], 1);
+
+    // By exact name too; and an unknown subject is a clear answer, not an error.
+    let (_, v) = check("天津市恒通达商贸有限公司", "government_procurement").await;
+    assert_eq!(v["subject_known"], true, "{v}");
+    let (status, v) = check("91330100716105852F", "public_bidding").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["decision"], "normal");
+    assert_eq!(v["subject_known"], false);
+    let (status, v) = check("91310000132260250X", "no_such_scenario").await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["detail_zh"].as_str().unwrap().contains("场景"));
+}
