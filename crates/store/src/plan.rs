@@ -22,7 +22,8 @@ mod prep;
 
 pub(crate) use encode::{Pipeline, StopOnDrop};
 pub(crate) use prep::{
-    IdBuildHasher, KEY_PREFIXES, SubjectWrites, key_hashes, outcome_counts, subject_writes,
+    IdBuildHasher, KEY_PREFIXES, PersonUpsert, SubjectUpsert, SubjectWrites, key_hashes,
+    outcome_counts, subject_writes,
 };
 
 /// A stored version of a record, as a backend's probe returns it. The probe returns every stored
