@@ -11,8 +11,12 @@ pg=${CREDITLOOP_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 mkdir -p "$dir"
 chmod 755 "$dir"
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-cargo build --release -q -p creditloop-cli
-bin=target/release/creditloop
+# BIN: an already built binary (e.g. of another commit); otherwise the release build of this tree.
+bin=${BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release -q -p creditloop-cli
+  bin=target/release/creditloop
+fi
 csv="$dir/data-$records/penalties.csv"
 if [ ! -f "$csv" ]; then
   "$bin" generate --preset tianjin --records "$records" --categories penalty \

@@ -35,8 +35,12 @@ pub fn serve(store: Arc<dyn creditloop_store::Store>, listen: SocketAddr) -> any
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        println!("creditloop serving {} on http://{addr}/", store.backend());
-        creditloop_server::serve(listener, AppState::new(store)).await?;
+        let backend = store.backend();
+        eprintln!("building the check index from {backend}…");
+        // The check index is built before the first request is accepted.
+        let state = tokio::task::spawn_blocking(move || AppState::new(store)).await??;
+        println!("creditloop serving {backend} on http://{addr}/");
+        creditloop_server::serve(listener, state).await?;
         Ok(())
     })
 }

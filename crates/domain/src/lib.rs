@@ -8,6 +8,7 @@
 pub mod agency;
 pub mod calendar;
 pub mod catalogue;
+pub mod feedback;
 pub mod ids;
 pub mod intake;
 pub mod publicity;

@@ -1,17 +1,20 @@
 //! 事前信用查询 (credit checks) over the store: the subject's facts are gathered (its records and those of
 //! its linked persons) and the pure `decide` of the domain answers with the catalogue.
 //!
-//! This reads the store per check; the in-memory index of DESIGN.md §5 (read path) replaces
-//! [`facts_for`] without changing the answer.
+//! Two ways to gather the facts give the same answer: [`facts_for`] reads the store (the CLI's single
+//! check, no index to build), and the server's in-memory index ([`crate::readpath`]) answers the hot
+//! path. Either way every check gets a receipt id (查询回执) and is stored with the answer it gave.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use creditloop_domain::catalogue::{
     CheckOutcome, CompiledCatalogue, FactRecord, Scenario, ScenarioRegistry, SubjectFacts, decide,
 };
 use creditloop_domain::ids;
 use creditloop_domain::record::Category;
 use creditloop_domain::subject::SubjectKey;
-use creditloop_store::{Store, StoreError};
+use creditloop_store::{Store, StoreError, StoredCheck};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 /// How a check names its subject could not be resolved to one subject.
 #[derive(Debug, thiserror::Error)]
@@ -119,4 +122,88 @@ pub fn check(
     let key = resolve_subject(store, subject)?;
     let facts = facts_for(store, key.as_ref())?;
     Ok(decide(catalogue, &scenario, &facts, on))
+}
+
+/// What a caller asks (`POST /api/v1/checks`, `creditloop check`, one row of a batch).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckRequest {
+    /// Unified code, resident number, another code, or the exact name.
+    pub subject: String,
+    /// Scenario code (government_procurement, public_bidding, …) or its Chinese name.
+    pub scenario: String,
+    /// The acting agency's unified code.
+    #[serde(default)]
+    pub agency: Option<String>,
+    /// The acting agency's case reference (办件编号).
+    #[serde(default)]
+    pub case_ref: Option<String>,
+}
+
+/// The answer as given to the caller (before masking): the outcome, its summary, the receipt, the
+/// data version and the request's agency and case.
+pub fn answer_json(
+    outcome: &CheckOutcome,
+    req: &CheckRequest,
+    receipt: &str,
+    at: DateTime<Utc>,
+    data_version: u64,
+) -> Value {
+    let mut v = json!(outcome);
+    v["receipt"] = json!(receipt);
+    v["checked_at"] = json!(at);
+    v["data_version"] = json!(data_version);
+    v["summary_zh"] = json!(outcome.summary_zh());
+    v["agency"] = json!(req.agency);
+    v["case_ref"] = json!(req.case_ref);
+    v
+}
+
+/// The stored form of a check.
+pub fn stored(
+    outcome: &CheckOutcome,
+    req: &CheckRequest,
+    receipt: String,
+    at: DateTime<Utc>,
+    data_version: u64,
+    answer: Value,
+    batch_id: Option<String>,
+) -> StoredCheck {
+    StoredCheck {
+        id: receipt,
+        at,
+        checked_on: outcome.checked_on,
+        agency: req.agency.as_ref().map(|a| ids::normalize(a)),
+        case_ref: req.case_ref.clone(),
+        subject_query: req.subject.clone(),
+        subject_key: outcome.subject.as_ref().map(|k| k.0.clone()),
+        scenario: outcome.scenario.as_str().to_string(),
+        decision: outcome.decision.code().to_string(),
+        measures: outcome.measures.iter().map(|m| m.code.clone()).collect(),
+        catalogue_version: format!(
+            "v{}:{}",
+            outcome.catalogue_version.number, outcome.catalogue_version.digest
+        ),
+        data_version,
+        batch_id,
+        answer,
+        feedback: None,
+    }
+}
+
+/// Runs one check against the store and stores it with a receipt (the CLI's path). Returns the
+/// answer as given (unmasked) and the stored check.
+pub fn check_and_store(
+    store: &dyn Store,
+    catalogue: &CompiledCatalogue,
+    req: &CheckRequest,
+    on: NaiveDate,
+) -> Result<(Value, StoredCheck), CheckError> {
+    let outcome = check(store, catalogue, &req.subject, &req.scenario, on)?;
+    let at = Utc::now();
+    let receipt = creditloop_store::new_check_id(at);
+    // The store path has no index snapshot; its data version is 0 ("read from the store").
+    let answer = answer_json(&outcome, req, &receipt, at, 0);
+    let row = stored(&outcome, req, receipt, at, 0, answer.clone(), None);
+    store.write_checks(std::slice::from_ref(&row))?;
+    Ok((answer, row))
 }

@@ -14,6 +14,12 @@ pub enum ApiError {
     /// 404: nothing at that identifier.
     #[error("not found: {en}")]
     NotFound { zh: String, en: String },
+    /// 409: the request conflicts with what is stored (e.g. a second, different feedback).
+    #[error("conflict: {en}")]
+    Conflict { zh: String, en: String },
+    /// 422: the request was read but breaks a rule (e.g. feedback naming a measure that did not apply).
+    #[error("unprocessable: {en}")]
+    Unprocessable { zh: String, en: String },
     /// 413: the body is larger than the configured limit.
     #[error("payload too large")]
     TooLarge,
@@ -64,6 +70,20 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "Not found",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::Conflict { zh, en } => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::Unprocessable { zh, en } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable request",
                 zh.clone(),
                 en.clone(),
             ),

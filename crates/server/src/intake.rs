@@ -89,6 +89,14 @@ fn ingest_error(e: creditloop_ingest::IngestError) -> ApiError {
     }
 }
 
+/// Makes what was just committed visible to checks before the submitter is answered, so a check
+/// right after a submission sees it. A failure here is logged; the timer refresh catches up.
+fn refresh_index(state: &AppState) {
+    if let Err(e) = state.read.refresh(&*state.store) {
+        tracing::warn!(error = %e, "index refresh after a submission failed");
+    }
+}
+
 /// Submits JSON records (already parsed).
 pub fn submit_json(
     state: &AppState,
@@ -109,6 +117,7 @@ pub fn submit_json(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
+    refresh_index(state);
     Ok(report_json(&report))
 }
 
@@ -142,6 +151,7 @@ pub fn submit_file(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
+    refresh_index(state);
     Ok(report_json(&report))
 }
 

@@ -10,15 +10,19 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use creditloop_domain::catalogue::{Catalogue, CompiledCatalogue};
-use creditloop_store::Store;
+use creditloop_store::{Store, StoreError};
 
 mod api;
+pub mod batch_check;
+mod check_api;
 pub mod checks;
 mod error;
 pub mod intake;
 pub mod mask;
 mod pages;
+pub mod readpath;
 
+pub use check_api::run_batch as check_api_run_batch;
 pub use error::ApiError;
 
 /// Shared state of the server.
@@ -31,17 +35,41 @@ pub struct AppState {
     pub today: Option<NaiveDate>,
     /// The measures catalogue (联合奖惩措施目录) that answers checks, compiled by scenario.
     pub catalogue: Arc<CompiledCatalogue>,
+    /// The in-memory check index, fresh from the store.
+    pub read: Arc<readpath::ReadPath>,
+    /// Where every check is stored before it is answered.
+    pub check_log: readpath::CheckLog,
+    /// Working days after a check by which its feedback (反馈) is due.
+    pub feedback_working_days: u32,
 }
 
+/// How often the index picks up writes of other processes on the same database.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
+
 impl AppState {
-    /// State over a store, with the default catalogue shipped in `data/catalogue/`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        AppState {
+    /// State over a store, with the default catalogue shipped in `data/catalogue/`. Builds the check
+    /// index from the store (at province scale this takes a while: it is the start-up cost of fast
+    /// checks) and starts the check log writer and the index refresher.
+    pub fn new(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+        let started = std::time::Instant::now();
+        let read = Arc::new(readpath::ReadPath::load(&*store)?);
+        let snap = read.snapshot();
+        tracing::info!(
+            subjects = snap.subject_count(),
+            records = snap.record_count(),
+            ms = started.elapsed().as_millis() as u64,
+            "check index built"
+        );
+        read.spawn_refresher(store.clone(), REFRESH_EVERY);
+        Ok(AppState {
+            check_log: readpath::CheckLog::start(store.clone()),
             store,
             deadline_working_days: 7,
             today: None,
             catalogue: Arc::new(CompiledCatalogue::compile(&default_catalogue())),
-        }
+            read,
+            feedback_working_days: creditloop_domain::feedback::DEFAULT_FEEDBACK_WORKING_DAYS,
+        })
     }
 
     /// Today in China Standard Time: deadlines are counted in the agencies' calendar, not UTC.
@@ -68,7 +96,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/records", post(api::submit_json))
         .route("/api/v1/records/upload", post(api::submit_upload))
         .route("/api/v1/records/history", get(api::record_history))
-        .route("/api/v1/checks", post(api::check))
+        .route(
+            "/api/v1/checks",
+            post(check_api::check).get(check_api::list),
+        )
+        .route("/api/v1/checks/overdue", get(check_api::overdue))
+        .route("/api/v1/checks/batch", post(check_api::batch))
+        .route("/api/v1/checks/{id}", get(check_api::receipt))
+        .route("/api/v1/checks/{id}/feedback", post(check_api::feedback))
         .route("/api/v1/subjects", get(api::search_subjects))
         .route("/api/v1/subjects/{code}", get(api::subject))
         .route("/api/v1/batches", get(api::batches))

@@ -28,6 +28,23 @@ pub fn mask_key(k: &str) -> String {
     }
 }
 
+/// Whether free text a caller typed (a check's subject) is a resident number, so it is masked too.
+pub fn looks_personal(s: &str) -> bool {
+    let s = s.trim();
+    (s.len() == 18 || s.len() == 15)
+        && s.char_indices()
+            .all(|(i, c)| c.is_ascii_digit() || (i == s.len() - 1 && (c == 'X' || c == 'x')))
+}
+
+/// Masks what a caller typed when it is a resident number; other text is returned as it is.
+pub fn mask_query(s: &str) -> String {
+    if looks_personal(s) {
+        mask_id(s.trim())
+    } else {
+        s.to_string()
+    }
+}
+
 /// Walks a JSON value and masks personal identifiers in place.
 pub fn mask_json(v: &mut Value) {
     match v {
@@ -36,8 +53,12 @@ pub fn mask_json(v: &mut Value) {
                 if let Value::String(s) = val {
                     if PERSONAL_FIELDS.contains(&k.as_str()) {
                         *s = mask_id(s);
-                    } else if (k == "key" || k == "subject_key") && s.starts_with("P:") {
+                    } else if (k == "key" || k == "subject_key" || k == "subject")
+                        && s.starts_with("P:")
+                    {
                         *s = mask_key(s);
+                    } else if (k == "subject_query" || k == "subject") && looks_personal(s) {
+                        *s = mask_id(s);
                     }
                 } else {
                     mask_json(val);
@@ -64,5 +85,21 @@ mod tests {
         assert_eq!(v["key"], "P:1101**********002X");
         assert_eq!(v["persons"][0]["resident_id"], "1101**********002X");
         assert_eq!(v["codes"]["uscc"], "91330100716105852F");
+    }
+
+    #[test]
+    fn masks_check_subjects() {
+        let mut v = serde_json::json!({
+            "subject": "P:11010519491231002X",
+            "subject_query": "11010519491231002x",
+            "other": {"subject": "11010519491231002X"},
+            "company": {"subject": "U:91330100716105852F", "subject_query": "杭州某公司"}
+        });
+        mask_json(&mut v);
+        assert_eq!(v["subject"], "P:1101**********002X");
+        assert_eq!(v["subject_query"], "1101**********002x");
+        assert_eq!(v["other"]["subject"], "1101**********002X");
+        assert_eq!(v["company"]["subject"], "U:91330100716105852F");
+        assert_eq!(v["company"]["subject_query"], "杭州某公司");
     }
 }

@@ -8,15 +8,23 @@ use serde_json::{Value, json};
 
 struct TestServer {
     base: String,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 async fn start() -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_on(
+        Arc::new(tempfile::tempdir().expect("tempdir")),
+        "2024-06-28",
+    )
+    .await
+}
+
+/// A server over the SQLite file in `dir`, whose "today" is `today`.
+async fn start_on(dir: Arc<tempfile::TempDir>, today: &str) -> TestServer {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = creditloop_store::open(&url).expect("open store");
-    let mut state = AppState::new(Arc::from(store));
-    state.today = NaiveDate::from_ymd_opt(2024, 6, 28);
+    let mut state = AppState::new(Arc::from(store)).expect("state");
+    state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -361,4 +369,302 @@ async fn a_check_finds_the_measures_a_dishonest_debtor_triggers() {
     let (status, v) = check("91310000132260250X", "no_such_scenario").await;
     assert_eq!(status, 400, "{v}");
     assert!(v["detail_zh"].as_str().unwrap().contains("场景"));
+}
+
+fn debtor(name: &str, uscc: &str, case_no: &str) -> Value {
+    json!({
+        "被执行人姓名/名称": name,
+        "统一社会信用代码": uscc,
+        "法定代表人或负责人": "王五",
+        "执行法院": "天津市第一中级人民法院",
+        "执行法院统一社会信用代码": "11120000MB19674671",
+        "案号": case_no,
+        "生效法律文书确定的义务": "支付货款50万元",
+        "被执行人的履行情况": "全部未履行",
+        "失信被执行人行为具体情形": "有履行能力而拒不履行生效法律文书确定义务",
+        "发布时间": "2024-05-20",
+        "数据来源单位": "天津市第一中级人民法院",
+        "数据来源单位统一社会信用代码": "11120000MB19674671",
+        "报送日期": "2024-05-21"
+    })
+}
+
+async fn post_json(c: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
+    let r = c.post(url).json(body).send().await.expect("send");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn a_check_gets_a_receipt_is_stored_and_takes_one_feedback() {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let s = start_on(dir.clone(), "2024-06-03").await;
+    let c = reqwest::Client::new();
+    let (_, r) = post_json(
+        &c,
+        format!("{}/api/v1/records?category=dishonest_debtor", s.base),
+        &debtor(
+            "天津市恒通达商贸有限公司",
+            "91310000132260250X",
+            "（2024）津01执12号",
+        ),
+    )
+    .await;
+    assert_eq!(r["accepted"], 1, "{r}");
+    let body = json!({"subject": "91310000132260250X", "scenario": "public_bidding",
+                      "agency": "11120000MB19674671", "case_ref": "ZB-7"});
+    let (status, v) = post_json(&c, format!("{}/api/v1/checks", s.base), &body).await;
+    assert_eq!(status, 200, "{v}");
+    let receipt = v["receipt"].as_str().expect("receipt").to_string();
+    assert!(receipt.starts_with("CK"), "{receipt}");
+    assert!(v["data_version"].as_u64().expect("data version") > 0);
+
+    // The receipt reads back with the answer as given.
+    let stored: Value = c
+        .get(format!("{}/api/v1/checks/{receipt}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["decision"], "prohibit", "{stored}");
+    assert_eq!(stored["case_ref"], "ZB-7");
+    assert_eq!(stored["answer"]["measures"], v["measures"]);
+    assert!(stored["feedback"].is_null());
+
+    let fb = |outcome: &str, measures: &[&str]| json!({"outcome": outcome, "measures": measures, "agency": "11120000MB19674671"});
+    let url = format!("{}/api/v1/checks/{receipt}/feedback", s.base);
+    // A measure the check did not match has no basis: refused with a reason.
+    let (status, e) = post_json(&c, url.clone(), &fb("不予办理", &["CJ-XX-999"])).await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e["detail_zh"].as_str().unwrap().contains("CJ-XX-999"));
+    let (status, e) = post_json(&c, url.clone(), &fb("办理了", &[])).await;
+    assert_eq!(status, 400, "{e}");
+    let (status, ok) = post_json(&c, url.clone(), &fb("不予办理", &["CJ-SX-002"])).await;
+    assert_eq!(status, 201, "{ok}");
+    assert_eq!(ok["feedback"]["outcome"], "refused");
+    let (status, dup) = post_json(&c, url.clone(), &fb("refused", &["CJ-SX-002"])).await;
+    assert_eq!(
+        (status, dup["status"].as_str()),
+        (200, Some("duplicate")),
+        "{dup}"
+    );
+    let (status, e) = post_json(&c, url.clone(), &fb("正常办理", &[])).await;
+    assert_eq!(status, 409, "{e}");
+    let (status, _) = post_json(
+        &c,
+        format!("{}/api/v1/checks/CK0/feedback", s.base),
+        &fb("正常办理", &[]),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // A second check, left without feedback.
+    let (_, v2) = post_json(&c, format!("{}/api/v1/checks", s.base), &body).await;
+    let open_receipt = v2["receipt"].as_str().expect("receipt").to_string();
+    drop(s);
+
+    // Three weeks later, another server on the same file lists the check without feedback as
+    // overdue (5 working days by default), and not the one with feedback.
+    let s = start_on(dir, "2024-06-24").await;
+    let overdue: Value = c
+        .get(format!(
+            "{}/api/v1/checks/overdue?agency=11120000MB19674671",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = overdue["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["receipt"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, vec![open_receipt.as_str()], "{overdue}");
+    // The same day with a generous deadline: nothing is overdue yet (2024-06-03 + 20 working days).
+    let none: Value = c
+        .get(format!("{}/api/v1/checks/overdue?working_days=20", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["checks"].as_array().unwrap().len(), 0, "{none}");
+    let all: Value = c
+        .get(format!(
+            "{}/api/v1/checks?agency=11120000MB19674671",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["checks"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_ambiguous_name_asks_for_a_code() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    for (code, case) in [
+        ("91310000132260250X", "（2024）津01执1号"),
+        ("91110000802100433B", "（2024）津01执2号"),
+    ] {
+        let (_, r) = post_json(
+            &c,
+            format!("{}/api/v1/records?category=dishonest_debtor", s.base),
+            &debtor("同名商贸有限公司", code, case),
+        )
+        .await;
+        assert_eq!(r["accepted"], 1, "{r}");
+    }
+    let (status, e) = post_json(
+        &c,
+        format!("{}/api/v1/checks", s.base),
+        &json!({"subject": "同名商贸有限公司", "scenario": "public_bidding"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e["detail_zh"].as_str().unwrap().contains("2 个主体"), "{e}");
+}
+
+#[tokio::test]
+async fn a_batch_check_answers_every_row_and_stores_each() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let (_, r) = post_json(
+        &c,
+        format!("{}/api/v1/records?category=dishonest_debtor", s.base),
+        &debtor(
+            "天津市恒通达商贸有限公司",
+            "91310000132260250X",
+            "（2024）津01执12号",
+        ),
+    )
+    .await;
+    assert_eq!(r["accepted"], 1, "{r}");
+    let csv = "序号,统一社会信用代码,办件编号\n1,91310000132260250X,A-1\n2,９１３３０１００７１６１０５８５２Ｆ,A-2\n3,,A-3\n4,11010519491231002X,A-4\n";
+    let resp = c
+        .post(format!(
+            "{}/api/v1/checks/batch?scenario=public_bidding&agency=11120000MB19674671",
+            s.base
+        ))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = resp.text().await.unwrap();
+    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(&rows[0][3], "prohibit");
+    assert!(rows[0][5].contains("CJ-SX-002"));
+    assert_eq!(&rows[1][3], "unknown_subject", "full-width code normalised");
+    assert_eq!(&rows[2][3], "error");
+    assert_eq!(
+        &rows[3][1], "1101**********002X",
+        "resident numbers masked in results"
+    );
+    // Each answered row is stored under its receipt, with its case reference.
+    let receipt = rows[0][7].to_string();
+    let stored: Value = c
+        .get(format!("{}/api/v1/checks/{receipt}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["case_ref"], "A-1", "{stored}");
+    assert!(stored["batch_id"].as_str().unwrap().starts_with('B'));
+    let all: Value = c
+        .get(format!(
+            "{}/api/v1/checks?agency=11120000MB19674671",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["checks"].as_array().unwrap().len(), 3);
+
+    // The same as XLSX, read back with the importer's own reader.
+    let resp = c
+        .post(format!(
+            "{}/api/v1/checks/batch?scenario=public_bidding&format=xlsx",
+            s.base
+        ))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let rows: Vec<_> = creditloop_ingest::read_bytes(
+        bytes,
+        creditloop_ingest::Format::Xlsx,
+        &creditloop_ingest::ReadOptions::default(),
+    )
+    .unwrap()
+    .map(|r| r.unwrap())
+    .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].fields[3].1, "prohibit");
+}
+
+#[tokio::test]
+async fn records_written_by_another_process_reach_checks() {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    // A server, then an import through another store handle (as `creditloop import` does).
+    let s = start_on(dir, "2024-06-28").await;
+    let other = creditloop_store::open(&url).expect("open");
+    let validator = creditloop_ingest::Validator::new({
+        let mut cfg =
+            creditloop_ingest::ValidatorConfig::new(NaiveDate::from_ymd_opt(2024, 6, 28).unwrap());
+        cfg.category = Some(creditloop_domain::record::Category::DishonestDebtor);
+        cfg
+    });
+    let rows = creditloop_ingest::read_json_value(json!([debtor(
+        "天津市恒通达商贸有限公司",
+        "91310000132260250X",
+        "（2024）津01执12号"
+    )]));
+    let report = creditloop_ingest::import(
+        rows,
+        &validator,
+        &*other,
+        &creditloop_ingest::ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("import");
+    assert_eq!(report.counts.accepted, 1);
+    let c = reqwest::Client::new();
+    let body = json!({"subject": "91310000132260250X", "scenario": "public_bidding"});
+    let mut decision = Value::Null;
+    for _ in 0..50 {
+        let (_, v) = post_json(&c, format!("{}/api/v1/checks", s.base), &body).await;
+        decision = v["decision"].clone();
+        if decision == "prohibit" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        decision, "prohibit",
+        "the refresher picks up another process's commit"
+    );
 }

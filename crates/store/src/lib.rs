@@ -9,9 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use creditloop_domain::agency::Agency;
+use creditloop_domain::catalogue::FactRecord;
+use creditloop_domain::feedback::Feedback;
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow};
 use creditloop_domain::record::{CreditRecord, RecordKey, Timeliness};
-use creditloop_domain::subject::{PersonLink, SubjectCodes, SubjectKey, SubjectKind};
+use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 mod plan;
 pub mod postgres;
@@ -113,6 +115,89 @@ pub struct Totals {
     pub agencies: u64,
 }
 
+/// What the in-memory check index (DESIGN.md §5 read path) reads from the store, see
+/// [`Store::index_feed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexFeed {
+    /// A record version filed under `subject`. `previous_subject` is set when the version before it
+    /// was filed under another subject (a correction that moved the record), so the index can drop
+    /// it there.
+    Record {
+        subject: SubjectKey,
+        subject_name: String,
+        record: FactRecord,
+        version: i32,
+        previous_subject: Option<SubjectKey>,
+    },
+    /// A linked person identified by a resident number (`P:` key).
+    Person {
+        subject: SubjectKey,
+        role: PersonRole,
+        person: SubjectKey,
+    },
+    /// A secondary code of a subject (registration number, organisation code …).
+    Code { code: String, subject: SubjectKey },
+}
+
+/// One credit check (事前信用查询) as stored, with its receipt id (查询回执编号).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredCheck {
+    /// The receipt id: unique, time-ordered.
+    pub id: String,
+    pub at: DateTime<Utc>,
+    /// The day the check was decided for (its rules and windows).
+    pub checked_on: NaiveDate,
+    /// The acting agency (its unified code).
+    pub agency: Option<String>,
+    /// The acting agency's case reference (办件编号).
+    pub case_ref: Option<String>,
+    /// The subject as the caller named it.
+    pub subject_query: String,
+    /// The subject it resolved to; `None` for an unknown subject.
+    pub subject_key: Option<String>,
+    pub scenario: String,
+    /// `prohibit`, `restrict`, `strict`, `normal`, `priority`, or `ambiguous`.
+    pub decision: String,
+    /// Codes of the matched measures, the only ones feedback may name.
+    pub measures: Vec<String>,
+    /// The catalogue version that answered (its label).
+    pub catalogue_version: String,
+    /// The data version (index snapshot) that answered.
+    pub data_version: u64,
+    /// The batch check this check belongs to, if any.
+    pub batch_id: Option<String>,
+    /// The whole answer as given to the caller.
+    pub answer: serde_json::Value,
+    /// The agency's feedback (反馈), once given.
+    pub feedback: Option<Feedback>,
+}
+
+/// Which checks to list ([`Store::checks`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckQuery {
+    /// Only checks made by this agency.
+    pub agency: Option<String>,
+    /// Only checks without feedback.
+    pub without_feedback: bool,
+    /// Only checks decided on or before this day.
+    pub on_or_before: Option<NaiveDate>,
+    /// Oldest first when true (for overdue lists), newest first otherwise.
+    pub oldest_first: bool,
+    pub limit: usize,
+}
+
+/// What storing a feedback did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedbackWrite {
+    Stored,
+    /// The same feedback was already stored: nothing changed.
+    Duplicate,
+    /// Another feedback is already stored for this check; it stays.
+    Conflict(Box<Feedback>),
+    /// No check has this receipt id.
+    UnknownCheck,
+}
+
 /// The storage interface. Every implementation passes `tests/conformance.rs`.
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgres`.
@@ -144,6 +229,22 @@ pub trait Store: Send + Sync {
     fn record_history(&self, key: &RecordKey) -> Result<Vec<StoredRecord>>;
 
     fn totals(&self) -> Result<Totals>;
+
+    /// Streams what the check index needs, in record-id (commit) order. With `since == 0`: every
+    /// current record version, every identified person link and every secondary code. With a cursor
+    /// from an earlier call: the record versions written after it, and the person links and codes of
+    /// the subjects they are filed under. Returns the new cursor (the highest record id seen, or
+    /// `since` when nothing is new).
+    fn index_feed(&self, since: i64, f: &mut dyn FnMut(IndexFeed)) -> Result<i64>;
+
+    /// Stores checks in one transaction (group commit of the check path). Durable when it returns.
+    fn write_checks(&self, checks: &[StoredCheck]) -> Result<()>;
+    /// A check by receipt id, with its feedback.
+    fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>>;
+    fn checks(&self, query: &CheckQuery) -> Result<Vec<StoredCheck>>;
+    /// Stores the feedback of a check: once; the same feedback again is a duplicate; another one
+    /// conflicts.
+    fn put_feedback(&self, check_id: &str, feedback: &Feedback) -> Result<FeedbackWrite>;
     /// Number of current records decided in `[from, to]`, per category code (for dashboards).
     fn records_by_category(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, u64)>>;
 }
@@ -158,4 +259,63 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
     } else {
         Err(StoreError::BadUrl(url.to_string()))
     }
+}
+
+/// The slim record of the index feed from its stored columns (both backends store the same codes).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fact_record(
+    source: String,
+    category: &str,
+    doc_no: String,
+    nature: &str,
+    severity: &str,
+    status: &str,
+    decision_date: NaiveDate,
+    publicity_until: NaiveDate,
+    list_name: Option<String>,
+) -> Result<FactRecord> {
+    use creditloop_domain::record::{Category, Nature, RecordStatus, Severity};
+    let bad = |what: &str, v: &str| StoreError::Corrupt(format!("record {what} `{v}`"));
+    let category = Category::parse(category).ok_or_else(|| bad("category", category))?;
+    Ok(FactRecord {
+        key: RecordKey {
+            source,
+            category,
+            doc_no,
+        },
+        category,
+        nature: Nature::parse(nature).ok_or_else(|| bad("nature", nature))?,
+        severity: Severity::parse(severity).ok_or_else(|| bad("severity", severity))?,
+        decision_date,
+        publicity_until,
+        status: RecordStatus::parse(status).ok_or_else(|| bad("status", status))?,
+        list_name,
+    })
+}
+
+/// Categories whose records carry a list name (名单名称) in their body.
+pub(crate) const LIST_CATEGORIES_SQL: &str =
+    "('serious_dishonest_list', 'abnormal_operation', 'red_list', 'dishonest_debtor')";
+
+/// Receipt ids are time-ordered (a B-tree appends rather than splits) and unique across processes.
+pub fn new_check_id(at: DateTime<Utc>) -> String {
+    use sha2::Digest;
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    // A per-process random part, so two servers on one database never collide.
+    static NODE: OnceLock<u32> = OnceLock::new();
+    let node = *NODE.get_or_init(|| {
+        let t = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+        let pid = u64::from(std::process::id());
+        let h = sha2::Sha256::digest([t.to_le_bytes(), pid.to_le_bytes()].concat());
+        u32::from_le_bytes([h[0], h[1], h[2], h[3]])
+    });
+    format!(
+        "CK{}{:08x}{:06x}",
+        at.format("%Y%m%d%H%M%S%3f"),
+        node,
+        counter & 0xff_ffff
+    )
 }

@@ -24,18 +24,28 @@ use crate::plan::{
     self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline, Plan, StopOnDrop,
     SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
 };
+use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
 use crate::{
-    Batch, BatchOutcome, BatchSummary, Result, Store, StoreError, StoredRecord, SubjectProfile,
-    SubjectSummary, Totals,
+    Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
+    Result, Store, StoreError, StoredCheck, StoredRecord, SubjectProfile, SubjectSummary, Totals,
+    fact_record,
 };
+use creditloop_domain::feedback::Feedback;
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "checks",
+        include_str!("../migrations/postgres/0002_checks.sql"),
+    ),
+];
 
 /// Advisory lock keys (arbitrary constants, "CLmigr" and "CLwrit").
 const MIGRATION_LOCK: i64 = 0x434c_6d69_6772;
@@ -922,4 +932,266 @@ impl Store for PgStore {
             .map(|r| Ok((r.try_get(0)?, count(r.try_get(1)?)?)))
             .collect()
     }
+    fn index_feed(&self, since: i64, f: &mut dyn FnMut(IndexFeed)) -> Result<i64> {
+        let mut client = self.reader()?;
+        let mut tx = read_only(&mut client)?;
+        let current_only = if since == 0 { "AND r.is_current" } else { "" };
+        let sql = format!(
+            "SELECT r.id, r.subject_key, r.subject_name, r.source, r.category, r.doc_no,
+                    r.nature, r.severity, r.status, r.decision_date, r.publicity_until, r.version,
+                    CASE WHEN r.category IN {LIST_CATEGORIES_SQL}
+                         THEN r.body::json -> 'detail' ->> 'list_name' END,
+                    CASE WHEN r.version > 1 THEN
+                        (SELECT p.subject_key FROM records p
+                         WHERE p.key_hash = r.key_hash AND p.source = r.source
+                           AND p.category = r.category AND p.doc_no = r.doc_no
+                           AND p.version = r.version - 1) END
+             FROM records r WHERE r.id > $1 {current_only} ORDER BY r.id"
+        );
+        // A portal streams the rows in pages: the start-up feed is the whole table.
+        let portal = tx.bind(sql.as_str(), &[&since])?;
+        let mut cursor = since;
+        let mut touched: Vec<String> = Vec::new();
+        loop {
+            let rows = tx.query_portal(&portal, 20_000)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let id: i64 = r.try_get(0)?;
+                let subject: String = r.try_get(1)?;
+                let record = fact_record(
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                    r.try_get(7)?,
+                    r.try_get(8)?,
+                    r.try_get(9)?,
+                    r.try_get(10)?,
+                    r.try_get(12)?,
+                )?;
+                let previous: Option<String> = r.try_get(13)?;
+                cursor = cursor.max(id);
+                if since > 0 {
+                    touched.push(subject.clone());
+                }
+                f(IndexFeed::Record {
+                    previous_subject: previous.filter(|p| *p != subject).map(SubjectKey),
+                    subject: SubjectKey(subject),
+                    subject_name: r.try_get(2)?,
+                    record,
+                    version: r.try_get(11)?,
+                });
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let persons = if since == 0 {
+            tx.query(
+                "SELECT subject_key, role, person_key FROM subject_persons
+                 WHERE person_key IS NOT NULL",
+                &[],
+            )?
+        } else {
+            tx.query(
+                "SELECT subject_key, role, person_key FROM subject_persons
+                 WHERE person_key IS NOT NULL AND subject_key = ANY($1)",
+                &[&touched],
+            )?
+        };
+        for r in &persons {
+            let role: &str = r.try_get(1)?;
+            f(IndexFeed::Person {
+                subject: SubjectKey(r.try_get(0)?),
+                role: PersonRole::parse(role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("person role `{role}`")))?,
+                person: SubjectKey(r.try_get(2)?),
+            });
+        }
+        let codes = if since == 0 {
+            tx.query("SELECT code, subject_key FROM subject_codes", &[])?
+        } else {
+            // By the subjects' own codes: subject_codes has no index on subject_key (import speed).
+            tx.query(
+                "SELECT c.code, c.subject_key
+                 FROM subjects s CROSS JOIN LATERAL json_each_text(s.codes::json) j
+                 JOIN subject_codes c ON c.code = j.value AND c.subject_key = s.key
+                 WHERE s.key = ANY($1)",
+                &[&touched],
+            )?
+        };
+        for r in &codes {
+            f(IndexFeed::Code {
+                code: r.try_get(0)?,
+                subject: SubjectKey(r.try_get(1)?),
+            });
+        }
+        tx.commit()?;
+        Ok(cursor)
+    }
+
+    fn write_checks(&self, checks: &[StoredCheck]) -> Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let mut cols: [Vec<Option<String>>; 11] = Default::default();
+        let mut ats = Vec::with_capacity(checks.len());
+        let mut ons = Vec::with_capacity(checks.len());
+        let mut versions = Vec::with_capacity(checks.len());
+        for c in checks {
+            cols[0].push(Some(c.id.clone()));
+            cols[1].push(c.agency.clone());
+            cols[2].push(c.case_ref.clone());
+            cols[3].push(Some(c.subject_query.clone()));
+            cols[4].push(c.subject_key.clone());
+            cols[5].push(Some(c.scenario.clone()));
+            cols[6].push(Some(c.decision.clone()));
+            cols[7].push(Some(json_text(&c.measures)?));
+            cols[8].push(Some(c.catalogue_version.clone()));
+            cols[9].push(c.batch_id.clone());
+            cols[10].push(Some(json_text(&c.answer)?));
+            ats.push(c.at);
+            ons.push(c.checked_on);
+            versions.push(c.data_version as i64);
+        }
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        // One statement for the whole group: arrays, as the batch writes do.
+        tx.execute(
+            "INSERT INTO checks (id, at, checked_on, agency, case_ref, subject_query, subject_key,
+                 scenario, decision, measures, catalogue_version, data_version, batch_id, answer)
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::date[], $4::text[],
+                 $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                 $11::text[], $12::bigint[], $13::text[], $14::text[])",
+            &[
+                &cols[0], &ats, &ons, &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6],
+                &cols[7], &cols[8], &versions, &cols[9], &cols[10],
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
+        let mut client = self.reader()?;
+        let row = client.query_opt(
+            &format!(
+                "SELECT {CHECK_COLUMNS} FROM checks c
+                 LEFT JOIN check_feedback f ON f.check_id = c.id WHERE c.id = $1"
+            ),
+            &[&id],
+        )?;
+        row.map(|r| stored_check(&r)).transpose()
+    }
+
+    fn checks(&self, q: &CheckQuery) -> Result<Vec<StoredCheck>> {
+        let mut client = self.reader()?;
+        let order = if q.oldest_first { "ASC" } else { "DESC" };
+        let limit = q.limit as i64;
+        client
+            .query(
+                &format!(
+                    "SELECT {CHECK_COLUMNS} FROM checks c
+                     LEFT JOIN check_feedback f ON f.check_id = c.id
+                     WHERE ($1::text IS NULL OR c.agency = $1)
+                       AND (NOT $2 OR f.check_id IS NULL)
+                       AND ($3::date IS NULL OR c.checked_on <= $3)
+                     ORDER BY c.id {order} LIMIT $4"
+                ),
+                &[&q.agency, &q.without_feedback, &q.on_or_before, &limit],
+            )?
+            .iter()
+            .map(stored_check)
+            .collect()
+    }
+
+    fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        if tx
+            .query_opt("SELECT 1 FROM checks WHERE id = $1", &[&check_id])?
+            .is_none()
+        {
+            return Ok(FeedbackWrite::UnknownCheck);
+        }
+        let measures =
+            serde_json::to_string(&fb.measures).map_err(|e| StoreError::Other(e.to_string()))?;
+        // Two agencies answering at once: the first insert wins, the second reads it back.
+        let inserted = tx.execute(
+            "INSERT INTO check_feedback (check_id, outcome, measures, note, agency, at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (check_id) DO NOTHING",
+            &[
+                &check_id,
+                &fb.outcome.code(),
+                &measures,
+                &fb.note,
+                &fb.agency,
+                &fb.at,
+            ],
+        )?;
+        if inserted == 1 {
+            tx.commit()?;
+            return Ok(FeedbackWrite::Stored);
+        }
+        let r = tx.query_one(
+            "SELECT outcome, measures, note, agency, at FROM check_feedback WHERE check_id = $1",
+            &[&check_id],
+        )?;
+        let held = feedback_from(
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        )?;
+        tx.commit()?;
+        Ok(if held.same_content(fb) {
+            FeedbackWrite::Duplicate
+        } else {
+            FeedbackWrite::Conflict(Box::new(held))
+        })
+    }
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other(format!("JSON: {e}")))
+}
+
+const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,
+    c.subject_key, c.scenario, c.decision, c.measures, c.catalogue_version, c.data_version,
+    c.batch_id, c.answer, f.outcome, f.measures, f.note, f.agency, f.at";
+
+fn stored_check(r: &Row) -> Result<StoredCheck> {
+    let measures: &str = r.try_get(9)?;
+    let answer: &str = r.try_get(13)?;
+    let feedback = match r.try_get::<_, Option<&str>>(14)? {
+        Some(outcome) => Some(feedback_from(
+            outcome,
+            r.try_get(15)?,
+            r.try_get(16)?,
+            r.try_get(17)?,
+            r.try_get(18)?,
+        )?),
+        None => None,
+    };
+    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
+    Ok(StoredCheck {
+        id: r.try_get(0)?,
+        at: r.try_get(1)?,
+        checked_on: r.try_get(2)?,
+        agency: r.try_get(3)?,
+        case_ref: r.try_get(4)?,
+        subject_query: r.try_get(5)?,
+        subject_key: r.try_get(6)?,
+        scenario: r.try_get(7)?,
+        decision: r.try_get(8)?,
+        measures: serde_json::from_str(measures).map_err(|e| corrupt("measures", e))?,
+        catalogue_version: r.try_get(10)?,
+        data_version: u64::try_from(r.try_get::<_, i64>(11)?)
+            .map_err(|_| StoreError::Corrupt("negative data version".into()))?,
+        batch_id: r.try_get(12)?,
+        answer: serde_json::from_str(answer).map_err(|e| corrupt("answer", e))?,
+        feedback,
+    })
 }

@@ -26,16 +26,25 @@ use crate::plan::{
     outcome_counts, subject_writes,
 };
 use crate::{
-    Batch, BatchOutcome, BatchSummary, Result, Store, StoreError, StoredRecord, SubjectProfile,
-    SubjectSummary, Totals,
+    Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
+    Result, Store, StoreError, StoredCheck, StoredRecord, SubjectProfile, SubjectSummary, Totals,
+    fact_record,
 };
+use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "checks",
+        include_str!("../migrations/sqlite/0002_checks.sql"),
+    ),
+];
 
 /// Page size of new databases. Large pages make bulk imports of ~1 KiB records markedly faster
 /// (fewer page splits, WAL frames and system calls); reads are served from the page cache.
@@ -898,6 +907,310 @@ impl Store for SqliteStore {
         }
         Ok(out)
     }
+
+    fn index_feed(&self, since: i64, f: &mut dyn FnMut(IndexFeed)) -> Result<i64> {
+        let mut conn = self.reader()?;
+        // One snapshot for records, persons and codes.
+        let tx = conn.transaction()?;
+        let current_only = if since == 0 {
+            "AND r.is_current = 1"
+        } else {
+            ""
+        };
+        let mut cursor = since;
+        let mut touched: Vec<String> = Vec::new();
+        {
+            let mut st = tx.prepare(&format!(
+                "SELECT r.id, r.subject_key, r.subject_name, r.source, r.category, r.doc_no,
+                        r.nature, r.severity, r.status, r.decision_date, r.publicity_until,
+                        r.version,
+                        CASE WHEN r.category IN {LIST_CATEGORIES_SQL}
+                             THEN json_extract(r.body, '$.detail.list_name') END,
+                        CASE WHEN r.version > 1 THEN
+                            (SELECT p.subject_key FROM records p
+                             WHERE p.key_hash = r.key_hash AND p.source = r.source
+                               AND p.category = r.category AND p.doc_no = r.doc_no
+                               AND p.version = r.version - 1) END
+                 FROM records r WHERE r.id > ?1 {current_only} ORDER BY r.id"
+            ))?;
+            let mut rows = st.query([since])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let subject: String = r.get(1)?;
+                let decision: String = r.get(9)?;
+                let until: String = r.get(10)?;
+                let record = fact_record(
+                    r.get(3)?,
+                    r.get_ref(4)?.as_str().map_err(corrupt_sql)?,
+                    r.get(5)?,
+                    r.get_ref(6)?.as_str().map_err(corrupt_sql)?,
+                    r.get_ref(7)?.as_str().map_err(corrupt_sql)?,
+                    r.get_ref(8)?.as_str().map_err(corrupt_sql)?,
+                    parse_date(&decision)?,
+                    parse_date(&until)?,
+                    r.get(12)?,
+                )?;
+                let previous: Option<String> = r.get(13)?;
+                cursor = cursor.max(id);
+                if since > 0 {
+                    touched.push(subject.clone());
+                }
+                f(IndexFeed::Record {
+                    previous_subject: previous.filter(|p| *p != subject).map(SubjectKey),
+                    subject: SubjectKey(subject),
+                    subject_name: r.get(2)?,
+                    record,
+                    version: r.get(11)?,
+                });
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let mut person = |r: &Row<'_>| -> Result<()> {
+            let role: String = r.get(1)?;
+            f(IndexFeed::Person {
+                subject: SubjectKey(r.get(0)?),
+                role: PersonRole::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("person role `{role}`")))?,
+                person: SubjectKey(r.get(2)?),
+            });
+            Ok(())
+        };
+        let persons_sql = "SELECT subject_key, role, person_key FROM subject_persons
+                           WHERE person_key IS NOT NULL";
+        if since == 0 {
+            let mut st = tx.prepare(persons_sql)?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                person(r)?;
+            }
+        } else {
+            let mut st = tx.prepare(&format!("{persons_sql} AND subject_key = ?1"))?;
+            for key in &touched {
+                let mut rows = st.query([key])?;
+                while let Some(r) = rows.next()? {
+                    person(r)?;
+                }
+            }
+        }
+        let codes_sql = "SELECT code, subject_key FROM subject_codes";
+        let mut code = |r: &Row<'_>| -> Result<()> {
+            f(IndexFeed::Code {
+                code: r.get(0)?,
+                subject: SubjectKey(r.get(1)?),
+            });
+            Ok(())
+        };
+        if since == 0 {
+            let mut st = tx.prepare(codes_sql)?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                code(r)?;
+            }
+        } else {
+            // No index on subject_key here: codes of touched subjects are few, and a lookup by the
+            // subject's own secondary codes would need the records' bodies. A full scan of the codes
+            // of a large store per commit would be too slow, so read them by the subjects' codes.
+            let mut st = tx.prepare(
+                "SELECT c.code, c.subject_key FROM subjects s, json_each(s.codes) j, subject_codes c
+                 WHERE s.key = ?1 AND c.code = j.value AND c.subject_key = s.key",
+            )?;
+            for key in &touched {
+                let mut rows = st.query([key])?;
+                while let Some(r) = rows.next()? {
+                    code(r)?;
+                }
+            }
+        }
+        Ok(cursor)
+    }
+
+    fn write_checks(&self, checks: &[StoredCheck]) -> Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO checks (id, at, checked_on, agency, case_ref, subject_query,
+                     subject_key, scenario, decision, measures, catalogue_version, data_version,
+                     batch_id, answer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?;
+            for c in checks {
+                st.execute(params![
+                    c.id,
+                    timestamp(c.at),
+                    IsoDate::new(c.checked_on).as_str(),
+                    c.agency,
+                    c.case_ref,
+                    c.subject_query,
+                    c.subject_key,
+                    c.scenario,
+                    c.decision,
+                    serde_json::to_string(&c.measures).map_err(|e| corrupt_json("measures", e))?,
+                    c.catalogue_version,
+                    c.data_version as i64,
+                    c.batch_id,
+                    serde_json::to_string(&c.answer).map_err(|e| corrupt_json("answer", e))?,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        self.checkpointer.committed();
+        Ok(())
+    }
+
+    fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {CHECK_COLUMNS} FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
+             WHERE c.id = ?1"
+        ))?;
+        let mut rows = st.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(Some(stored_check(r)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn checks(&self, q: &CheckQuery) -> Result<Vec<StoredCheck>> {
+        let conn = self.reader()?;
+        let order = if q.oldest_first { "ASC" } else { "DESC" };
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {CHECK_COLUMNS} FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
+             WHERE (?1 IS NULL OR c.agency = ?1)
+               AND (?2 = 0 OR f.check_id IS NULL)
+               AND (?3 IS NULL OR c.checked_on <= ?3)
+             ORDER BY c.id {order} LIMIT ?4"
+        ))?;
+        let on_or_before = q.on_or_before.map(IsoDate::new);
+        let mut rows = st.query(params![
+            q.agency,
+            q.without_feedback,
+            on_or_before.as_ref().map(|d| d.as_str()),
+            q.limit as i64
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(stored_check(r)?);
+        }
+        Ok(out)
+    }
+
+    fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM checks WHERE id = ?1", [check_id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if exists.is_none() {
+            return Ok(FeedbackWrite::UnknownCheck);
+        }
+        let held = tx
+            .query_row(
+                "SELECT outcome, measures, note, agency, at FROM check_feedback
+                 WHERE check_id = ?1",
+                [check_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        if let Some((outcome, measures, note, agency, at)) = held {
+            let held = feedback_from(&outcome, &measures, note, agency, parse_timestamp(&at)?)?;
+            return Ok(if held.same_content(fb) {
+                FeedbackWrite::Duplicate
+            } else {
+                FeedbackWrite::Conflict(Box::new(held))
+            });
+        }
+        tx.execute(
+            "INSERT INTO check_feedback (check_id, outcome, measures, note, agency, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                check_id,
+                fb.outcome.code(),
+                serde_json::to_string(&fb.measures).map_err(|e| corrupt_json("measures", e))?,
+                fb.note,
+                fb.agency,
+                timestamp(fb.at),
+            ],
+        )?;
+        tx.commit()?;
+        self.checkpointer.committed();
+        Ok(FeedbackWrite::Stored)
+    }
+}
+
+const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,
+    c.subject_key, c.scenario, c.decision, c.measures, c.catalogue_version, c.data_version,
+    c.batch_id, c.answer, f.outcome, f.measures, f.note, f.agency, f.at";
+
+fn stored_check(r: &Row<'_>) -> Result<StoredCheck> {
+    let at: String = r.get(1)?;
+    let on: String = r.get(2)?;
+    let measures: String = r.get(9)?;
+    let answer: String = r.get(13)?;
+    let feedback = match r.get::<_, Option<String>>(14)? {
+        Some(outcome) => {
+            let fm: String = r.get(15)?;
+            let fat: String = r.get(18)?;
+            Some(feedback_from(
+                &outcome,
+                &fm,
+                r.get(16)?,
+                r.get(17)?,
+                parse_timestamp(&fat)?,
+            )?)
+        }
+        None => None,
+    };
+    Ok(StoredCheck {
+        id: r.get(0)?,
+        at: parse_timestamp(&at)?,
+        checked_on: parse_date(&on)?,
+        agency: r.get(3)?,
+        case_ref: r.get(4)?,
+        subject_query: r.get(5)?,
+        subject_key: r.get(6)?,
+        scenario: r.get(7)?,
+        decision: r.get(8)?,
+        measures: serde_json::from_str(&measures).map_err(|e| corrupt_json("measures", e))?,
+        catalogue_version: r.get(10)?,
+        data_version: u64::try_from(r.get::<_, i64>(11)?)
+            .map_err(|_| StoreError::Corrupt("negative data version".into()))?,
+        batch_id: r.get(12)?,
+        answer: serde_json::from_str(&answer).map_err(|e| corrupt_json("answer", e))?,
+        feedback,
+    })
+}
+
+/// A stored feedback from its columns (shared with the PostgreSQL store).
+pub(crate) fn feedback_from(
+    outcome: &str,
+    measures: &str,
+    note: Option<String>,
+    agency: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<Feedback> {
+    Ok(Feedback {
+        outcome: FeedbackOutcome::parse(outcome)
+            .ok_or_else(|| StoreError::Corrupt(format!("feedback outcome `{outcome}`")))?,
+        measures: serde_json::from_str(measures).map_err(|e| corrupt_json("measures", e))?,
+        note,
+        agency,
+        at,
+    })
 }
 
 #[cfg(test)]

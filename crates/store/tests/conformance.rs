@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use creditloop_domain::agency::{Agency, AgencyLevel};
+use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 use creditloop_domain::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow, RowError};
 use creditloop_domain::record::{
@@ -18,7 +19,9 @@ use creditloop_domain::record::{
 use creditloop_domain::subject::{
     PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind, SubjectRef,
 };
-use creditloop_store::{Batch, Store, Totals};
+use creditloop_store::{
+    Batch, CheckQuery, FeedbackWrite, IndexFeed, Store, StoredCheck, Totals, new_check_id,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -254,6 +257,223 @@ fn key_of(code: &str) -> SubjectKey {
 
 // ---------------------------------------------------------------------------------------------
 // The tests, each over any backend.
+/// Splits a feed into its records (subject, doc no, version, previous subject), persons and codes.
+#[allow(clippy::type_complexity)]
+fn feed(
+    s: &dyn Store,
+    since: i64,
+) -> (
+    i64,
+    Vec<(String, String, i32, Option<String>)>,
+    Vec<(String, String, String)>,
+    Vec<(String, String)>,
+) {
+    let (mut records, mut persons, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+    let cursor = s
+        .index_feed(since, &mut |item| match item {
+            IndexFeed::Record {
+                subject,
+                record,
+                version,
+                previous_subject,
+                ..
+            } => records.push((
+                subject.0,
+                record.key.doc_no,
+                version,
+                previous_subject.map(|p| p.0),
+            )),
+            IndexFeed::Person {
+                subject,
+                role,
+                person,
+            } => persons.push((subject.0, role.code().to_string(), person.0)),
+            IndexFeed::Code { code, subject } => codes.push((code, subject.0)),
+        })
+        .expect("index feed");
+    persons.sort();
+    codes.sort();
+    (cursor, records, persons, codes)
+}
+
+fn index_feed_streams_current_then_changes(ctx: &Ctx) {
+    let s = ctx.store();
+    assert_eq!(feed(&*s, 0).0, 0, "an empty store has cursor 0");
+    s.write_batch(&first_batch()).expect("write");
+    let (cursor, records, persons, codes) = feed(&*s, 0);
+    assert!(cursor > 0);
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| r.2 == 1 && r.3.is_none()));
+    assert_eq!(
+        persons,
+        vec![(
+            format!("U:{HANGZHOU}"),
+            "legal_representative".to_string(),
+            format!("P:{PERSON_ID}")
+        )]
+    );
+    assert!(codes.contains(&(REG_NO.to_string(), format!("U:{HANGZHOU}"))));
+    // Nothing new since the cursor.
+    let (again, none, _, _) = feed(&*s, cursor);
+    assert_eq!(again, cursor);
+    assert!(none.is_empty());
+
+    // A correction that moves the first penalty to 深圳: the new version names where it was.
+    let mut moved = penalty(
+        "杭市监罚〔2024〕1号",
+        company(SHENZHEN, "深圳某公司"),
+        date(2024, 3, 1),
+        2.5,
+    );
+    moved.title = "更正".into();
+    s.write_batch(&batch(
+        "b2",
+        "d2",
+        at(2, 9),
+        vec![accepted(1, moved, false)],
+        vec![],
+    ))
+    .expect("write");
+    let (next, changed, _, _) = feed(&*s, cursor);
+    assert!(next > cursor);
+    assert_eq!(
+        changed,
+        vec![(
+            format!("U:{SHENZHEN}"),
+            "杭市监罚〔2024〕1号".to_string(),
+            2,
+            Some(format!("U:{HANGZHOU}"))
+        )]
+    );
+    // From scratch only the current version is streamed.
+    let (_, all, _, _) = feed(&*s, 0);
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter()
+            .any(|r| r.0 == format!("U:{SHENZHEN}") && r.2 == 2)
+    );
+}
+
+fn stored_check(id: &str, agency: &str, on: NaiveDate) -> StoredCheck {
+    StoredCheck {
+        id: id.into(),
+        at: at(3, 10),
+        checked_on: on,
+        agency: Some(agency.into()),
+        case_ref: Some("BJ-2024-1".into()),
+        subject_query: HANGZHOU.into(),
+        subject_key: Some(format!("U:{HANGZHOU}")),
+        scenario: "public_bidding".into(),
+        decision: "prohibit".into(),
+        measures: vec!["M1".into(), "M2".into()],
+        catalogue_version: "v1".into(),
+        data_version: 7,
+        batch_id: None,
+        answer: serde_json::json!({"decision": "prohibit", "measures": [{"code": "M1"}]}),
+        feedback: None,
+    }
+}
+
+fn checks_are_stored_with_feedback(ctx: &Ctx) {
+    let s = ctx.store();
+    let a = stored_check("CK1", SHANGHAI, date(2024, 5, 6));
+    let b = stored_check("CK2", BEIJING, date(2024, 5, 7));
+    let c = stored_check("CK3", SHANGHAI, date(2024, 5, 20));
+    s.write_checks(&[a.clone(), b.clone(), c.clone()])
+        .expect("write checks");
+    s.write_checks(&[]).expect("nothing to write");
+    assert_eq!(s.check_receipt("CK1").expect("read"), Some(a.clone()));
+    assert_eq!(s.check_receipt("nope").expect("read"), None);
+
+    let fb = Feedback {
+        outcome: FeedbackOutcome::Refused,
+        measures: vec!["M1".into()],
+        note: Some("不予受理投标".into()),
+        agency: Some(SHANGHAI.into()),
+        at: at(4, 8),
+    };
+    assert_eq!(
+        s.put_feedback("CK1", &fb).expect("feedback"),
+        FeedbackWrite::Stored
+    );
+    let later = Feedback {
+        at: at(5, 8),
+        ..fb.clone()
+    };
+    assert_eq!(
+        s.put_feedback("CK1", &later).expect("again"),
+        FeedbackWrite::Duplicate
+    );
+    let other = Feedback {
+        outcome: FeedbackOutcome::Normal,
+        ..fb.clone()
+    };
+    assert_eq!(
+        s.put_feedback("CK1", &other).expect("conflict"),
+        FeedbackWrite::Conflict(Box::new(fb.clone()))
+    );
+    assert_eq!(
+        s.put_feedback("nope", &fb).expect("unknown"),
+        FeedbackWrite::UnknownCheck
+    );
+    assert_eq!(
+        s.check_receipt("CK1")
+            .expect("read")
+            .and_then(|c| c.feedback),
+        Some(fb)
+    );
+
+    let ids = |q: CheckQuery| -> Vec<String> {
+        s.checks(&q)
+            .expect("list")
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    let all = CheckQuery {
+        limit: 10,
+        ..CheckQuery::default()
+    };
+    assert_eq!(ids(all.clone()), vec!["CK3", "CK2", "CK1"]);
+    assert_eq!(
+        ids(CheckQuery {
+            oldest_first: true,
+            ..all.clone()
+        }),
+        vec!["CK1", "CK2", "CK3"]
+    );
+    assert_eq!(
+        ids(CheckQuery {
+            agency: Some(SHANGHAI.into()),
+            ..all.clone()
+        }),
+        vec!["CK3", "CK1"]
+    );
+    // Overdue: without feedback, decided on or before a day.
+    assert_eq!(
+        ids(CheckQuery {
+            without_feedback: true,
+            on_or_before: Some(date(2024, 5, 10)),
+            ..all.clone()
+        }),
+        vec!["CK2"]
+    );
+    assert_eq!(ids(CheckQuery { limit: 1, ..all }), vec!["CK3"]);
+    // Checks survive a reopen.
+    drop(s);
+    let s = ctx.store();
+    assert_eq!(s.check_receipt("CK2").expect("read"), Some(b));
+}
+
+fn check_ids_are_unique_and_ordered(_ctx: &Ctx) {
+    let t = at(3, 10);
+    let ids: Vec<String> = (0..1000).map(|_| new_check_id(t)).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, ids, "same instant: unique and increasing");
+    assert!(new_check_id(at(4, 10)) > ids[999]);
+}
 
 /// Opens the store under test; called again to reopen the same database.
 struct Ctx {
@@ -1088,6 +1308,9 @@ conformance!(
     reads_run_while_writing,
     empty_and_reject_only_batches,
     large_batches_with_corrections,
+    index_feed_streams_current_then_changes,
+    checks_are_stored_with_feedback,
+    check_ids_are_unique_and_ordered,
 );
 
 #[test]

@@ -1,0 +1,206 @@
+//! The read path of credit checks (DESIGN.md §5): the in-memory check index, kept fresh from the
+//! store, and the check log that stores every check with group commit before it is answered.
+//!
+//! - [`ReadPath::load`] builds the index from the store's index feed at start; [`ReadPath::refresh`]
+//!   applies what was committed since (after each submission through this server, and on a timer for
+//!   writes by other processes on the same database: `creditloop import`, another server).
+//! - [`CheckLog`] is one writer thread: callers hand it a check and wait; it stores everything that is
+//!   waiting in one transaction (one fsync for many checks), then answers each caller. A check is
+//!   answered only once it is durable, and logging does not cost one fsync per check.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use creditloop_index::{CheckIndex, IndexBuilder, IndexItem, SharedIndex};
+use creditloop_store::{IndexFeed, Store, StoreError, StoredCheck};
+
+/// The check index and the store cursor it is fresh up to.
+pub struct ReadPath {
+    index: SharedIndex,
+    /// Highest record id applied; refreshes are serialised by this lock.
+    cursor: Mutex<i64>,
+}
+
+fn items(feed: IndexFeed, out: &mut Vec<IndexItem>) {
+    match feed {
+        IndexFeed::Record {
+            subject,
+            subject_name,
+            record,
+            version,
+            previous_subject,
+        } => {
+            if let Some(previous) = previous_subject {
+                out.push(IndexItem::Retract {
+                    subject: previous,
+                    key: record.key.clone(),
+                    version: version - 1,
+                });
+            }
+            out.push(IndexItem::Record {
+                subject,
+                subject_name,
+                record,
+                version,
+            });
+        }
+        IndexFeed::Person {
+            subject,
+            role,
+            person,
+        } => out.push(IndexItem::Person {
+            subject,
+            role,
+            person,
+        }),
+        IndexFeed::Code { code, subject } => out.push(IndexItem::Code { code, subject }),
+    }
+}
+
+impl ReadPath {
+    /// Builds the index from everything the store holds.
+    pub fn load(store: &dyn Store) -> Result<Self, StoreError> {
+        let mut builder = IndexBuilder::new();
+        let mut buf = Vec::with_capacity(2);
+        let cursor = store.index_feed(0, &mut |f| {
+            items(f, &mut buf);
+            builder.extend(buf.drain(..));
+        })?;
+        // The snapshot's version starts at the store cursor, so versions grow across restarts.
+        let index = builder.with_version(cursor.max(0) as u64).build();
+        Ok(ReadPath {
+            index: SharedIndex::new(index),
+            cursor: Mutex::new(cursor),
+        })
+    }
+
+    /// An empty read path (a store without records).
+    pub fn empty() -> Self {
+        ReadPath {
+            index: SharedIndex::new(CheckIndex::empty(0)),
+            cursor: Mutex::new(0),
+        }
+    }
+
+    /// The current snapshot: answer one request from it.
+    pub fn snapshot(&self) -> Arc<CheckIndex> {
+        self.index.snapshot()
+    }
+
+    /// Applies what the store committed since the last refresh; returns the number of items applied.
+    pub fn refresh(&self, store: &dyn Store) -> Result<usize, StoreError> {
+        let mut cursor = self.cursor.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changes = Vec::new();
+        let next = store.index_feed(*cursor, &mut |f| items(f, &mut changes))?;
+        if !changes.is_empty() {
+            self.index.apply(&changes);
+        }
+        *cursor = next;
+        Ok(changes.len())
+    }
+
+    /// Refreshes on a timer, for writes made by other processes; stops when the store is dropped.
+    pub fn spawn_refresher(self: &Arc<Self>, store: Arc<dyn Store>, every: Duration) {
+        let me = Arc::downgrade(self);
+        let store = Arc::downgrade(&store);
+        std::thread::Builder::new()
+            .name("index-refresh".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    let (Some(me), Some(store)) = (me.upgrade(), store.upgrade()) else {
+                        return;
+                    };
+                    if let Err(e) = me.refresh(&*store) {
+                        tracing::warn!(error = %e, "index refresh failed; retrying");
+                    }
+                }
+            })
+            .ok();
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// Stores checks with group commit. Cloning shares the one writer.
+#[derive(Clone)]
+pub struct CheckLog {
+    tx: Sender<(Vec<StoredCheck>, Reply)>,
+}
+
+/// Most checks stored in one transaction.
+const GROUP_MAX: usize = 8192;
+
+impl CheckLog {
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = channel::<(Vec<StoredCheck>, Reply)>();
+        std::thread::Builder::new()
+            .name("check-log".into())
+            .spawn(move || writer(&*store, rx))
+            .ok();
+        CheckLog { tx }
+    }
+
+    /// Stores the checks; resolves when they are durable.
+    pub async fn append(&self, checks: Vec<StoredCheck>) -> Result<(), String> {
+        let (reply, wait) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((checks, reply))
+            .map_err(|_| "the check log writer has stopped".to_string())?;
+        wait.await
+            .map_err(|_| "the check log writer has stopped".to_string())?
+    }
+
+    /// Hands checks to the writer without waiting: for batches, which go on computing while the
+    /// writer stores; wait on every handle with [`Pending::wait`] before reporting success.
+    pub fn submit(&self, checks: Vec<StoredCheck>) -> Result<Pending, String> {
+        let (reply, wait) = tokio::sync::oneshot::channel();
+        self.tx
+            .send((checks, reply))
+            .map_err(|_| "the check log writer has stopped".to_string())?;
+        Ok(Pending(wait))
+    }
+}
+
+/// Checks handed to the writer, not yet known to be durable.
+pub struct Pending(tokio::sync::oneshot::Receiver<Result<(), String>>);
+
+impl Pending {
+    /// Blocks until the checks are durable (not on an async thread).
+    pub fn wait(self) -> Result<(), String> {
+        self.0
+            .blocking_recv()
+            .map_err(|_| "the check log writer has stopped".to_string())?
+    }
+}
+
+fn writer(store: &dyn Store, rx: Receiver<(Vec<StoredCheck>, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        // Everything that queued while the previous group was being written goes in this one.
+        let mut group = vec![first];
+        let mut n = group[0].0.len();
+        while n < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(more) => {
+                    n += more.0.len();
+                    group.push(more);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut all = Vec::with_capacity(n);
+        let mut replies = Vec::with_capacity(group.len());
+        for (checks, reply) in group {
+            all.extend(checks);
+            replies.push(reply);
+        }
+        let result = store.write_checks(&all).map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::error!(error = %e, checks = all.len(), "storing checks failed");
+        }
+        for r in replies {
+            let _ = r.send(result.clone());
+        }
+    }
+}
