@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.batch {
         return batch(Arc::from(store), &args, path, on);
     }
-    let catalogue = CompiledCatalogue::compile(&creditloop_server::default_catalogue());
+    let catalogue = CompiledCatalogue::compile(&creditloop_server::active_catalogue(&*store)?);
     let req = CheckRequest {
         subject: args.subject.clone().unwrap_or_default(),
         scenario: args.scenario.clone(),
@@ -118,7 +118,10 @@ fn batch(
         .map_err(|e| anyhow::anyhow!("{e} / {}", e.zh()))?;
     let started = std::time::Instant::now();
     let state = AppState::new(store)?;
-    eprintln!("check index built in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "check index built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let rows = creditloop_ingest::read_path(path, None, &creditloop_ingest::ReadOptions::default())
         .with_context(|| format!("reading {}", path.display()))?;
     let format = match &args.out {
@@ -142,7 +145,9 @@ fn batch(
         &state,
         &scenario,
         on,
-        args.agency.as_deref().map(creditloop_domain::ids::normalize),
+        args.agency
+            .as_deref()
+            .map(creditloop_domain::ids::normalize),
         batch_id,
         rows,
         &mut *sink,

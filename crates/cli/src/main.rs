@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod agencies_cmd;
 mod calendar_cmd;
+mod catalogue_cmd;
 mod check_cmd;
 mod demo_cmd;
 mod generate_cmd;
@@ -42,6 +43,8 @@ enum Command {
     Check(check_cmd::Args),
     /// The agencies table (部门): import and list.
     Agencies(agencies_cmd::Args),
+    /// The measures catalogue (联合奖惩措施目录): export, import, list, publish.
+    Catalogue(catalogue_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::Calendar(a) => calendar_cmd::run(a),
         Command::Agencies(a) => agencies_cmd::run(a),
         Command::Check(a) => check_cmd::run(a),
+        Command::Catalogue(a) => catalogue_cmd::run(a),
     };
     match result {
         Ok(code) => code,

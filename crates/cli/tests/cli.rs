@@ -320,4 +320,123 @@ fn check_prints_one_json_object_with_decision_and_measures() {
     let v = json_of(&out);
     assert_eq!(v["decision"], "normal");
     assert_eq!(v["subject_known"], false);
+    assert!(v["receipt"].as_str().unwrap().starts_with("CK"), "{v}");
+
+    // The same two subjects and a blank row as a batch: one result row each, in order.
+    let input = dir.path().join("batch.csv");
+    std::fs::write(
+        &input,
+        format!("统一社会信用代码,办件编号\n{code},A1\n91330100716105852F,A2\n,A3\n"),
+    )
+    .unwrap();
+    let out_csv = dir.path().join("results.csv");
+    run(&[
+        "check",
+        "--db",
+        &db,
+        "--scenario",
+        "public_bidding",
+        "--on",
+        "2026-06-30",
+        "--batch",
+        input.to_str().unwrap(),
+        "--out",
+        out_csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert_eq!(&rows[0][3], "prohibit");
+    assert_eq!(&rows[1][3], "unknown_subject");
+    assert_eq!(&rows[2][3], "error");
+}
+
+#[test]
+fn catalogue_round_trips_and_a_published_version_answers_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for ext in ["json", "csv", "xlsx"] {
+        run(&[
+            "catalogue",
+            "export",
+            "--db",
+            &db,
+            "--out",
+            &p(&format!("c.{ext}")),
+        ]);
+    }
+    // Each exported form reads back to the same measures (same digest).
+    let mut digests = Vec::new();
+    for ext in ["json", "csv", "xlsx"] {
+        let v = json_of(&run(&[
+            "catalogue",
+            "import",
+            "--db",
+            &db,
+            &p(&format!("c.{ext}")),
+            "--json",
+        ]));
+        assert_eq!(v["stored"], true, "{v}");
+        assert!(v["measures"].as_u64().unwrap() >= 40);
+        digests.push(v["digest"].as_str().unwrap().to_string());
+    }
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+
+    // A broken row: nothing is stored, and the row, field and reason are named.
+    let text = std::fs::read_to_string(p("c.csv")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let action_col = header
+        .iter()
+        .position(|h| *h == "措施类别")
+        .expect("措施类别 column");
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut rec: Vec<String> = rdr
+        .records()
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(String::from)
+        .collect();
+    rec[action_col] = "没收".into();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&rec).unwrap();
+    lines[1] = String::from_utf8(w.into_inner().unwrap())
+        .unwrap()
+        .trim_end()
+        .to_string();
+    std::fs::write(p("bad.csv"), lines.join("\n")).unwrap();
+    let out = bin()
+        .args(["catalogue", "import", "--db", &db, &p("bad.csv"), "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v = json_of(&out);
+    assert_eq!(v["stored"], false, "{v}");
+    assert_eq!(v["errors"][0]["row"], 1, "{v}");
+    assert!(!v["errors"][0]["reason_zh"].as_str().unwrap().is_empty());
+
+    // Nothing published yet: checks answer from the shipped default (version 1).
+    let check = || {
+        json_of(&run(&[
+            "check",
+            "--db",
+            &db,
+            "--subject",
+            "91330100716105852F",
+            "--scenario",
+            "public_bidding",
+            "--json",
+        ]))
+    };
+    assert_eq!(check()["catalogue_version"]["number"], 1);
+    run(&["catalogue", "publish", "--db", &db, "3"]);
+    let v = check();
+    assert_eq!(v["catalogue_version"]["number"], 3, "{v}");
+    assert_eq!(v["catalogue_version"]["status"], "published");
+    let list = String::from_utf8(run(&["catalogue", "list", "--db", &db]).stdout).unwrap();
+    assert_eq!(list.lines().count(), 3, "{list}");
 }

@@ -52,6 +52,8 @@ impl AppState {
     /// checks) and starts the check log writer and the index refresher.
     pub fn new(store: Arc<dyn Store>) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
+        let catalogue = active_catalogue(&*store)?;
+        tracing::info!(version = %catalogue.version().label_zh(), "measures catalogue");
         let read = Arc::new(readpath::ReadPath::load(&*store)?);
         let snap = read.snapshot();
         tracing::info!(
@@ -66,7 +68,7 @@ impl AppState {
             store,
             deadline_working_days: 7,
             today: None,
-            catalogue: Arc::new(CompiledCatalogue::compile(&default_catalogue())),
+            catalogue: Arc::new(CompiledCatalogue::compile(&catalogue)),
             read,
             feedback_working_days: creditloop_domain::feedback::DEFAULT_FEEDBACK_WORKING_DAYS,
         })
@@ -83,6 +85,23 @@ impl AppState {
 /// build defect, not an input error.
 pub fn default_catalogue() -> Catalogue {
     Catalogue::default_catalogue().expect("the embedded default catalogue is valid")
+}
+
+/// The catalogue that answers checks: the newest published version stored, or the shipped default
+/// when none has been published. A stored version that no longer reads is an error, not a silent
+/// fall-back: checks must not be answered by another catalogue than the one the office published.
+pub fn active_catalogue(store: &dyn Store) -> Result<Catalogue, StoreError> {
+    let published = store
+        .catalogues()?
+        .into_iter()
+        .rev()
+        .find(|c| c.status == "published");
+    match published {
+        Some(c) => Catalogue::from_json(&c.body)
+            .map(|cat| cat.with_version(c.number, creditloop_domain::catalogue::VersionStatus::Published))
+            .map_err(|e| StoreError::Corrupt(format!("catalogue v{}: {e}", c.number))),
+        None => Ok(default_catalogue()),
+    }
 }
 
 /// Largest request body accepted (uploads of record files). Bigger files go through the CLI.

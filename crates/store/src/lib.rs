@@ -198,6 +198,20 @@ pub enum FeedbackWrite {
     UnknownCheck,
 }
 
+/// A stored version of the measures catalogue (联合奖惩措施目录).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCatalogue {
+    pub number: u32,
+    /// `draft` or `published`.
+    pub status: String,
+    /// SHA-256 of the measures (the version's digest).
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// The catalogue's canonical JSON.
+    pub body: String,
+}
+
 /// The storage interface. Every implementation passes `tests/conformance.rs`.
 pub trait Store: Send + Sync {
     /// `sqlite` or `postgres`.
@@ -245,6 +259,13 @@ pub trait Store: Send + Sync {
     /// Stores the feedback of a check: once; the same feedback again is a duplicate; another one
     /// conflicts.
     fn put_feedback(&self, check_id: &str, feedback: &Feedback) -> Result<FeedbackWrite>;
+
+    /// Stores a new catalogue version; `false` when that number is already taken (nothing changes).
+    fn put_catalogue(&self, catalogue: &StoredCatalogue) -> Result<bool>;
+    /// Every stored version, oldest first.
+    fn catalogues(&self) -> Result<Vec<StoredCatalogue>>;
+    /// Marks a draft as published; `false` when there is no such version.
+    fn publish_catalogue(&self, number: u32, at: DateTime<Utc>) -> Result<bool>;
     /// Number of current records decided in `[from, to]`, per category code (for dashboards).
     fn records_by_category(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, u64)>>;
 }

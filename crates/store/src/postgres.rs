@@ -28,8 +28,8 @@ use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
-    Result, Store, StoreError, StoredCheck, StoredRecord, SubjectProfile, SubjectSummary, Totals,
-    fact_record,
+    Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord, SubjectProfile,
+    SubjectSummary, Totals, fact_record,
 };
 use creditloop_domain::feedback::Feedback;
 
@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         2,
         "checks",
         include_str!("../migrations/postgres/0002_checks.sql"),
+    ),
+    (
+        3,
+        "catalogues",
+        include_str!("../migrations/postgres/0003_catalogues.sql"),
     ),
 ];
 
@@ -1151,6 +1156,55 @@ impl Store for PgStore {
         } else {
             FeedbackWrite::Conflict(Box::new(held))
         })
+    }
+    fn put_catalogue(&self, c: &StoredCatalogue) -> Result<bool> {
+        let mut client = self.writer()?;
+        let n = client.execute(
+            "INSERT INTO catalogues (number, status, digest, body, created_at, published_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (number) DO NOTHING",
+            &[
+                &i64::from(c.number),
+                &c.status,
+                &c.digest,
+                &c.body,
+                &c.created_at,
+                &c.published_at,
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn catalogues(&self) -> Result<Vec<StoredCatalogue>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT number, status, digest, body, created_at, published_at FROM catalogues
+                 ORDER BY number",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredCatalogue {
+                    number: u32::try_from(r.try_get::<_, i64>(0)?)
+                        .map_err(|_| StoreError::Corrupt("catalogue number".into()))?,
+                    status: r.try_get(1)?,
+                    digest: r.try_get(2)?,
+                    body: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                    published_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    fn publish_catalogue(&self, number: u32, at: DateTime<Utc>) -> Result<bool> {
+        let mut client = self.writer()?;
+        let n = client.execute(
+            "UPDATE catalogues SET status = 'published', published_at = COALESCE(published_at, $2)
+             WHERE number = $1",
+            &[&i64::from(number), &at],
+        )?;
+        Ok(n == 1)
     }
 }
 

@@ -27,8 +27,8 @@ use crate::plan::{
 };
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
-    Result, Store, StoreError, StoredCheck, StoredRecord, SubjectProfile, SubjectSummary, Totals,
-    fact_record,
+    Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord, SubjectProfile,
+    SubjectSummary, Totals, fact_record,
 };
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 
@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "checks",
         include_str!("../migrations/sqlite/0002_checks.sql"),
+    ),
+    (
+        3,
+        "catalogues",
+        include_str!("../migrations/sqlite/0003_catalogues.sql"),
     ),
 ];
 
@@ -1149,6 +1154,58 @@ impl Store for SqliteStore {
         tx.commit()?;
         self.checkpointer.committed();
         Ok(FeedbackWrite::Stored)
+    }
+
+    fn put_catalogue(&self, c: &StoredCatalogue) -> Result<bool> {
+        let conn = self.writer()?;
+        let n = conn.execute(
+            "INSERT INTO catalogues (number, status, digest, body, created_at, published_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (number) DO NOTHING",
+            params![
+                c.number,
+                c.status,
+                c.digest,
+                c.body,
+                timestamp(c.created_at),
+                c.published_at.map(timestamp)
+            ],
+        )?;
+        self.checkpointer.committed();
+        Ok(n == 1)
+    }
+
+    fn catalogues(&self) -> Result<Vec<StoredCatalogue>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT number, status, digest, body, created_at, published_at FROM catalogues
+             ORDER BY number",
+        )?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let created: String = r.get(4)?;
+            let published: Option<String> = r.get(5)?;
+            out.push(StoredCatalogue {
+                number: r.get(0)?,
+                status: r.get(1)?,
+                digest: r.get(2)?,
+                body: r.get(3)?,
+                created_at: parse_timestamp(&created)?,
+                published_at: published.as_deref().map(parse_timestamp).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn publish_catalogue(&self, number: u32, at: DateTime<Utc>) -> Result<bool> {
+        let conn = self.writer()?;
+        let n = conn.execute(
+            "UPDATE catalogues SET status = 'published', published_at = COALESCE(published_at, ?2)
+             WHERE number = ?1",
+            params![number, timestamp(at)],
+        )?;
+        self.checkpointer.committed();
+        Ok(n == 1)
     }
 }
 

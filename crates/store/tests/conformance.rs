@@ -20,7 +20,8 @@ use creditloop_domain::subject::{
     PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind, SubjectRef,
 };
 use creditloop_store::{
-    Batch, CheckQuery, FeedbackWrite, IndexFeed, Store, StoredCheck, Totals, new_check_id,
+    Batch, CheckQuery, FeedbackWrite, IndexFeed, Store, StoredCatalogue, StoredCheck, Totals,
+    new_check_id,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -463,6 +464,39 @@ fn checks_are_stored_with_feedback(ctx: &Ctx) {
     drop(s);
     let s = ctx.store();
     assert_eq!(s.check_receipt("CK2").expect("read"), Some(b));
+}
+
+fn catalogue_versions_are_kept(ctx: &Ctx) {
+    let s = ctx.store();
+    assert!(s.catalogues().expect("list").is_empty());
+    let v1 = StoredCatalogue {
+        number: 1,
+        status: "draft".into(),
+        digest: "ab".repeat(32),
+        created_at: at(1, 9),
+        published_at: None,
+        body: r#"{"measures":[]}"#.into(),
+    };
+    assert!(s.put_catalogue(&v1).expect("put"));
+    let again = StoredCatalogue {
+        body: "changed".into(),
+        ..v1.clone()
+    };
+    assert!(!s.put_catalogue(&again).expect("put"), "a number is taken once");
+    assert!(s.publish_catalogue(1, at(2, 9)).expect("publish"));
+    assert!(!s.publish_catalogue(9, at(2, 9)).expect("publish"));
+    let v2 = StoredCatalogue {
+        number: 2,
+        ..v1.clone()
+    };
+    assert!(s.put_catalogue(&v2).expect("put"));
+    drop(s);
+    let list = ctx.store().catalogues().expect("list");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].status, "published");
+    assert_eq!(list[0].published_at, Some(at(2, 9)));
+    assert_eq!(list[0].body, v1.body);
+    assert_eq!(list[1], v2);
 }
 
 fn check_ids_are_unique_and_ordered(_ctx: &Ctx) {
@@ -1311,6 +1345,7 @@ conformance!(
     index_feed_streams_current_then_changes,
     checks_are_stored_with_feedback,
     check_ids_are_unique_and_ordered,
+    catalogue_versions_are_kept,
 );
 
 #[test]
