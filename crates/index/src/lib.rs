@@ -28,7 +28,7 @@
 //! writers beyond an `Arc` clone; writers are serialised.
 //!
 //! Memory at Tianjin scale (1.05 M subjects, 12.67 M records): ≈1.5 GiB resident (see
-//! `examples/check_bench.rs`), mostly the 32-byte compact records and their packed document numbers.
+//! `crates/bench/src/bin/check_bench.rs`), mostly the 32-byte compact records and their packed document numbers.
 //!
 //! Nothing here does I/O: the server feeds items from the store and its commits.
 
