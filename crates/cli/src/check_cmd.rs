@@ -63,6 +63,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (mut answer, row) =
         creditloop_server::checks::check_and_store(&*store, &catalogue, &req, on)
             .map_err(|e| anyhow::anyhow!("{e} / {}", e.zh()))?;
+    let audit =
+        creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&args.db))?;
+    creditloop_server::audit::append_blocking(&audit, creditloop_server::checks::audit_entry(&row))
+        .map_err(|e| anyhow::anyhow!(e))?;
     if args.json {
         creditloop_server::mask::mask_json(&mut answer);
         println!("{}", serde_json::to_string(&answer)?);
@@ -117,7 +121,9 @@ fn batch(
     let scenario = creditloop_server::checks::scenario(&args.scenario)
         .map_err(|e| anyhow::anyhow!("{e} / {}", e.zh()))?;
     let started = std::time::Instant::now();
-    let state = AppState::new(store)?;
+    let audit =
+        creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&args.db))?;
+    let state = AppState::new(store, Arc::new(audit))?;
     eprintln!(
         "check index built in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -48,6 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cfg.subjects, cfg.records
         );
         let report = crate::generate_cmd::generate(&cfg)?;
+        let audit = creditloop_server::audit::open_appending(
+            &creditloop_server::audit::audit_url(&args.db),
+        )?;
         let agencies = read_agencies(&dir.join("agencies.csv"))?;
         store.put_agencies(&agencies)?;
         for (path, _, _) in &report.files {
@@ -70,6 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 today: Some(cfg.today),
             };
             let r = import_cmd::import_file(&*store, &a)?;
+            creditloop_server::audit::append_blocking(
+                &audit,
+                creditloop_server::intake::submission_entry(&r, None),
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
             println!(
                 "  {}: 入库 accepted {}, 拒收 rejected {} (deliberately bad rows), 逾期 late {}",
                 path.file_name()
@@ -90,7 +98,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
-    crate::serve_cmd::serve(store, args.listen)?;
+    crate::serve_cmd::serve(
+        store,
+        &args.db,
+        &crate::serve_cmd::AuditArgs {
+            audit_head_every: 60,
+            ..Default::default()
+        },
+        args.listen,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

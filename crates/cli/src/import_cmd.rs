@@ -68,6 +68,15 @@ fn parse_category(s: &str) -> Result<Category, String> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = creditloop_store::open(&args.db).with_context(|| format!("opening {}", args.db))?;
     let report = import_file(&*store, &args)?;
+    // Every push is audited; the server's publisher signs heads over these entries.
+    let audit =
+        creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&args.db))
+            .context("opening the audit log")?;
+    creditloop_server::audit::append_blocking(
+        &audit,
+        creditloop_server::intake::submission_entry(&report, args.agency.as_deref()),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
     if args.json {
         let v = creditloop_server::intake::report_json(&report);
         println!("{}", serde_json::to_string(&v)?);

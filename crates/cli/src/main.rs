@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agencies_cmd;
+mod audit_cmd;
 mod calendar_cmd;
 mod catalogue_cmd;
 mod check_cmd;
@@ -45,6 +46,8 @@ enum Command {
     Agencies(agencies_cmd::Args),
     /// The measures catalogue (联合奖惩措施目录): export, import, list, publish.
     Catalogue(catalogue_cmd::Args),
+    /// The tamper-evident audit log (审计日志): verify, publish a signed head, make a key.
+    Audit(audit_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Agencies(a) => agencies_cmd::run(a),
         Command::Check(a) => check_cmd::run(a),
         Command::Catalogue(a) => catalogue_cmd::run(a),
+        Command::Audit(a) => audit_cmd::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! `creditloop serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,16 +18,57 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+/// Where the audit log and its signing key are.
+#[derive(clap::Args, Clone, Default)]
+pub struct AuditArgs {
+    /// Audit log URL (default: `X.audit.db` beside a SQLite store, the same PostgreSQL database).
+    #[arg(long, env = "CREDITLOOP_AUDIT_DB")]
+    pub audit_db: Option<String>,
+    /// Key file that signs tree heads, outside the database (created when missing).
+    #[arg(long, env = "CREDITLOOP_AUDIT_KEY")]
+    pub audit_key: Option<PathBuf>,
+    /// Seconds between signed tree heads (when the log grew).
+    #[arg(long, default_value_t = 60)]
+    pub audit_head_every: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = creditloop_store::open(&args.db).with_context(|| format!("opening {}", args.db))?;
-    serve(Arc::from(store), args.listen)?;
+    serve(Arc::from(store), &args.db, &args.audit, args.listen)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the signing audit log for a store URL.
+pub fn open_audit(db: &str, a: &AuditArgs) -> anyhow::Result<creditloop_audit::AuditLog> {
+    let url = a
+        .audit_db
+        .clone()
+        .unwrap_or_else(|| creditloop_server::audit::audit_url(db));
+    let key = a
+        .audit_key
+        .clone()
+        .unwrap_or_else(|| creditloop_server::audit::default_key_path(db));
+    creditloop_server::audit::open_signing(&url, &key, true)
+        .with_context(|| format!("opening the audit log {url} with key {}", key.display()))
+}
+
 /// Runs the server on a multi-threaded runtime until Ctrl-C; prints the address it listens on.
-pub fn serve(store: Arc<dyn creditloop_store::Store>, listen: SocketAddr) -> anyhow::Result<()> {
+pub fn serve(
+    store: Arc<dyn creditloop_store::Store>,
+    db: &str,
+    audit_args: &AuditArgs,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    let audit = Arc::new(open_audit(db, audit_args)?);
+    let _heads = audit
+        .spawn_head_publisher(std::time::Duration::from_secs(
+            audit_args.audit_head_every.max(1),
+        ))
+        .context("starting the tree head publisher")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -38,7 +80,7 @@ pub fn serve(store: Arc<dyn creditloop_store::Store>, listen: SocketAddr) -> any
         let backend = store.backend();
         eprintln!("building the check index from {backend}…");
         // The check index is built before the first request is accepted.
-        let state = tokio::task::spawn_blocking(move || AppState::new(store)).await??;
+        let state = tokio::task::spawn_blocking(move || AppState::new(store, audit)).await??;
         println!("creditloop serving {backend} on http://{addr}/");
         creditloop_server::serve(listener, state).await?;
         Ok(())

@@ -440,3 +440,66 @@ fn catalogue_round_trips_and_a_published_version_answers_checks() {
     let list = String::from_utf8(run(&["catalogue", "list", "--db", &db]).stdout).unwrap();
     assert_eq!(list.lines().count(), 3, "{list}");
 }
+
+#[test]
+fn audit_verify_passes_then_names_the_altered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 2_000, "0", "penalty");
+    let db = db_url(dir.path());
+    run(&[
+        "import",
+        "--db",
+        &db,
+        data.join("penalties.csv").to_str().unwrap(),
+    ]);
+    for scenario in ["public_bidding", "honours", "fiscal_subsidy"] {
+        run(&[
+            "check",
+            "--db",
+            &db,
+            "--subject",
+            "91330100716105852F",
+            "--scenario",
+            scenario,
+            "--json",
+        ]);
+    }
+    // The key is made beside the store on first use; the head signs the four entries.
+    let head: Value = json_of(&run(&["audit", "head", "--db", &db]));
+    assert_eq!(head["size"], 4, "{head}");
+    let out = run(&["audit", "verify", "--db", &db]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains('4'), "{text}");
+
+    // Alter the third entry's content in place: verification fails and names entry 3.
+    let audit_db = db
+        .trim_start_matches("sqlite://")
+        .replace(".db", ".audit.db");
+    let conn = rusqlite::Connection::open(&audit_db).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE audit_entries SET entry = replace(entry, 'fiscal_subsidy', 'public_bidding') WHERE seq = 4",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = conn
+        .execute(
+            "UPDATE audit_entries SET entry = replace(entry, 'honours', 'listing') WHERE seq = 3",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let out = bin()
+        .args(["audit", "verify", "--db", &db])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a tampered log must not verify");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("altered"), "{text}");
+    assert!(
+        text.contains("#3") || text.contains(" 3"),
+        "names entry 3: {text}"
+    );
+}

@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use crate::batch_check::{self, BatchRequest, CsvSink, OutFormat, ResultSink, XlsxSink};
 use crate::checks::{self, CheckError, CheckRequest};
 use crate::error::ApiError;
-use crate::{AppState, mask};
+use crate::{AppState, audit, mask};
+use creditloop_audit::{Action, NewEntry};
 
 fn scenario(code: &str) -> Result<Scenario, ApiError> {
     checks::scenario(code).map_err(check_error)
@@ -58,12 +59,15 @@ pub async fn check(
     let receipt = creditloop_store::new_check_id(at);
     let mut v = checks::answer_json(&outcome, &req, &receipt, at, version);
     let row = checks::stored(&outcome, &req, receipt, at, version, v.clone(), None);
-    // Answered only once stored (group commit: many checks share one fsync).
-    state
-        .check_log
-        .append(vec![row])
-        .await
-        .map_err(ApiError::Internal)?;
+    let entry = checks::audit_entry(&row);
+    // Answered only once stored and audited (group commit: many checks share one fsync); the two
+    // writers run side by side.
+    let (stored, audited) = tokio::join!(
+        state.check_log.append(vec![row]),
+        audit::append(&state.audit, entry)
+    );
+    stored.map_err(ApiError::Internal)?;
+    audited.map_err(ApiError::Internal)?;
     mask::mask_json(&mut v);
     Ok(Json(v))
 }
@@ -154,6 +158,7 @@ pub async fn feedback(
         at: Utc::now(),
     };
     let store = state.store.clone();
+    let audit_log = state.audit.clone();
     let i = id.clone();
     let result = tokio::task::spawn_blocking(move || {
         let Some(check) = store.check_receipt(&i)? else {
@@ -164,7 +169,21 @@ pub async fn feedback(
             zh: e.zh(),
             en: e.to_string(),
         })?;
-        Ok(Some((store.put_feedback(&i, &fb)?, fb)))
+        let written = store.put_feedback(&i, &fb)?;
+        if written == FeedbackWrite::Stored {
+            let mut entry = NewEntry::new(audit::ANONYMOUS, Action::Feedback)
+                .object(i.clone())
+                .result(&serde_json::to_vec(&fb).unwrap_or_default())
+                .detail(json!({"outcome": fb.outcome.code(), "measures": fb.measures}));
+            if let Some(k) = &check.subject_key {
+                entry = entry.subject(k.clone());
+            }
+            if let Some(a) = &fb.agency {
+                entry = entry.agency(a.clone());
+            }
+            audit::append_blocking(&audit_log, entry).map_err(ApiError::Internal)?;
+        }
+        Ok(Some((written, fb)))
     })
     .await??;
     let not_found = || {
@@ -424,13 +443,21 @@ pub fn run_batch(
         batch_id,
     };
     let mut pending = Vec::new();
+    let mut audited = Vec::new();
     let summary = batch_check::run(&snap, &req, rows, sink, &mut |group| {
+        // Each row's check is audited like a single check; the writers batch them.
+        for c in &group {
+            audited.push(state.audit.submit(checks::audit_entry(c)));
+        }
         pending.push(state.check_log.submit(group)?);
         Ok(())
     })
     .map_err(|e| format!("{e} / {}", e.zh()))?;
     for p in pending {
         p.wait()?;
+    }
+    for a in audited {
+        a.wait().map_err(|e| format!("audit log: {e}"))?;
     }
     Ok(summary)
 }

@@ -6,6 +6,7 @@
 //! path. Either way every check gets a receipt id (查询回执) and is stored with the answer it gave.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use creditloop_audit::{Action, NewEntry};
 use creditloop_domain::catalogue::{
     CheckOutcome, CompiledCatalogue, FactRecord, Scenario, ScenarioRegistry, SubjectFacts, decide,
 };
@@ -206,4 +207,26 @@ pub fn check_and_store(
     let row = stored(&outcome, req, receipt, at, 0, answer.clone(), None);
     store.write_checks(std::slice::from_ref(&row))?;
     Ok((answer, row))
+}
+
+/// The audit entry of a check: who asked, about whom, which receipt, the digest of the answer, and
+/// the catalogue and data versions that gave it.
+pub fn audit_entry(c: &creditloop_store::StoredCheck) -> NewEntry {
+    let answer = serde_json::to_vec(&c.answer).unwrap_or_default();
+    let mut e = NewEntry::new(crate::audit::ANONYMOUS, Action::Check)
+        .object(c.id.clone())
+        .result(&answer)
+        .catalogue_version(c.catalogue_version.clone())
+        .data_version(c.data_version)
+        .detail(
+            json!({"scenario": c.scenario, "decision": c.decision, "case_ref": c.case_ref,
+                       "batch_id": c.batch_id}),
+        );
+    if let Some(a) = &c.agency {
+        e = e.agency(a.clone());
+    }
+    if let Some(k) = &c.subject_key {
+        e = e.subject(k.clone());
+    }
+    e
 }

@@ -89,12 +89,40 @@ fn ingest_error(e: creditloop_ingest::IngestError) -> ApiError {
     }
 }
 
-/// Makes what was just committed visible to checks before the submitter is answered, so a check
-/// right after a submission sees it. A failure here is logged; the timer refresh catches up.
-fn refresh_index(state: &AppState) {
+/// The audit entry of a submission (报送): the batches written, the digest of the report and its
+/// counts. The CLI's import appends the same.
+pub fn submission_entry(report: &ImportReport, agency: Option<&str>) -> creditloop_audit::NewEntry {
+    let mut entry = creditloop_audit::NewEntry::new(
+        crate::audit::ANONYMOUS,
+        creditloop_audit::Action::RecordSubmission,
+    )
+    .object(report.batches.join(","))
+    .result(&serde_json::to_vec(&report_json(report)).unwrap_or_default())
+    .detail(json!({
+        "accepted": report.counts.accepted, "rejected": report.counts.rejected,
+        "duplicates": report.counts.duplicates, "late": report.counts.late,
+        "new_versions": report.counts.new_versions,
+    }));
+    if let Some(a) = agency {
+        entry = entry.agency(ids::normalize(a));
+    }
+    entry
+}
+
+/// Audits the submission (报送), then makes what was just committed visible to checks before the
+/// submitter is answered, so a check right after a submission sees it. A refresh failure is
+/// logged; the timer refresh catches up.
+fn after_submission(
+    state: &AppState,
+    report: &ImportReport,
+    agency: Option<&str>,
+) -> Result<(), ApiError> {
+    let entry = submission_entry(report, agency);
+    crate::audit::append_blocking(&state.audit, entry).map_err(ApiError::Internal)?;
     if let Err(e) = state.read.refresh(&*state.store) {
         tracing::warn!(error = %e, "index refresh after a submission failed");
     }
+    Ok(())
 }
 
 /// Submits JSON records (already parsed).
@@ -117,7 +145,7 @@ pub fn submit_json(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
-    refresh_index(state);
+    after_submission(state, &report, opts.agency.as_deref())?;
     Ok(report_json(&report))
 }
 
@@ -151,7 +179,7 @@ pub fn submit_file(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
-    refresh_index(state);
+    after_submission(state, &report, opts.agency.as_deref())?;
     Ok(report_json(&report))
 }
 

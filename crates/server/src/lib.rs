@@ -13,6 +13,8 @@ use creditloop_domain::catalogue::{Catalogue, CompiledCatalogue};
 use creditloop_store::{Store, StoreError};
 
 mod api;
+pub mod audit;
+mod audit_api;
 pub mod batch_check;
 mod check_api;
 pub mod checks;
@@ -41,6 +43,9 @@ pub struct AppState {
     pub check_log: readpath::CheckLog,
     /// Working days after a check by which its feedback (反馈) is due.
     pub feedback_working_days: u32,
+    /// The tamper-evident audit log: every check, submission and feedback is in it before it is
+    /// acknowledged.
+    pub audit: Arc<creditloop_audit::AuditLog>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -50,7 +55,10 @@ impl AppState {
     /// State over a store, with the default catalogue shipped in `data/catalogue/`. Builds the check
     /// index from the store (at province scale this takes a while: it is the start-up cost of fast
     /// checks) and starts the check log writer and the index refresher.
-    pub fn new(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        audit: Arc<creditloop_audit::AuditLog>,
+    ) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
         let catalogue = active_catalogue(&*store)?;
         tracing::info!(version = %catalogue.version().label_zh(), "measures catalogue");
@@ -71,6 +79,7 @@ impl AppState {
             catalogue: Arc::new(CompiledCatalogue::compile(&catalogue)),
             read,
             feedback_working_days: creditloop_domain::feedback::DEFAULT_FEEDBACK_WORKING_DAYS,
+            audit,
         })
     }
 
@@ -98,7 +107,12 @@ pub fn active_catalogue(store: &dyn Store) -> Result<Catalogue, StoreError> {
         .find(|c| c.status == "published");
     match published {
         Some(c) => Catalogue::from_json(&c.body)
-            .map(|cat| cat.with_version(c.number, creditloop_domain::catalogue::VersionStatus::Published))
+            .map(|cat| {
+                cat.with_version(
+                    c.number,
+                    creditloop_domain::catalogue::VersionStatus::Published,
+                )
+            })
             .map_err(|e| StoreError::Corrupt(format!("catalogue v{}: {e}", c.number))),
         None => Ok(default_catalogue()),
     }
@@ -123,6 +137,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/checks/batch", post(check_api::batch))
         .route("/api/v1/checks/{id}", get(check_api::receipt))
         .route("/api/v1/checks/{id}/feedback", post(check_api::feedback))
+        .route(
+            "/api/v1/audit/heads",
+            get(audit_api::heads).post(audit_api::publish),
+        )
+        .route("/api/v1/audit/heads/latest", get(audit_api::latest_head))
+        .route("/api/v1/audit/entries", get(audit_api::entries))
+        .route("/api/v1/audit/entries/{seq}", get(audit_api::entry))
+        .route("/api/v1/audit/proofs/inclusion", get(audit_api::inclusion))
+        .route(
+            "/api/v1/audit/proofs/consistency",
+            get(audit_api::consistency),
+        )
         .route("/api/v1/subjects", get(api::search_subjects))
         .route("/api/v1/subjects/{code}", get(api::subject))
         .route("/api/v1/batches", get(api::batches))

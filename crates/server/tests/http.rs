@@ -23,7 +23,13 @@ async fn start() -> TestServer {
 async fn start_on(dir: Arc<tempfile::TempDir>, today: &str) -> TestServer {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = creditloop_store::open(&url).expect("open store");
-    let mut state = AppState::new(Arc::from(store)).expect("state");
+    let audit = creditloop_server::audit::open_signing(
+        &creditloop_server::audit::audit_url(&url),
+        &creditloop_server::audit::default_key_path(&url),
+        true,
+    )
+    .expect("audit log");
+    let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
     state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -667,4 +673,107 @@ async fn records_written_by_another_process_reach_checks() {
         decision, "prohibit",
         "the refresher picks up another process's commit"
     );
+}
+
+#[tokio::test]
+async fn checks_submissions_and_feedback_are_in_the_audit_log_with_proofs() {
+    let s = start().await;
+    let c = reqwest::Client::new();
+    let (_, r) = post_json(
+        &c,
+        format!(
+            "{}/api/v1/records?category=dishonest_debtor&agency=11120000MB19674671",
+            s.base
+        ),
+        &debtor(
+            "天津市恒通达商贸有限公司",
+            "91310000132260250X",
+            "（2024）津01执12号",
+        ),
+    )
+    .await;
+    assert_eq!(r["accepted"], 1, "{r}");
+    let (_, v) = post_json(
+        &c,
+        format!("{}/api/v1/checks", s.base),
+        &json!({"subject": "91310000132260250X", "scenario": "public_bidding", "agency": "11120000MB19674671"}),
+    )
+    .await;
+    let receipt = v["receipt"].as_str().unwrap().to_string();
+    let (status, _) = post_json(
+        &c,
+        format!("{}/api/v1/checks/{receipt}/feedback", s.base),
+        &json!({"outcome": "不予办理", "measures": ["CJ-SX-002"]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let get = |path: String| {
+        let c = c.clone();
+        async move {
+            let r = c.get(path).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (_, list) = get(format!("{}/api/v1/audit/entries", s.base)).await;
+    let entries = list["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["entry"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["record_submission", "check", "feedback"],
+        "{list}"
+    );
+    let check = &entries[1]["entry"];
+    assert_eq!(check["object"], receipt.as_str());
+    assert_eq!(check["subject"], "U:91310000132260250X");
+    assert_eq!(check["agency"], "11120000MB19674671");
+    assert_eq!(check["data_version"], v["data_version"]);
+    assert!(
+        check["catalogue_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("v1:")
+    );
+
+    // A signed head on demand; the entry's inclusion proof is against that head's root.
+    let r = c
+        .post(format!("{}/api/v1/audit/heads", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let head: Value = r.json().await.unwrap();
+    assert_eq!(head["size"], 3, "{head}");
+    let (status, proof) = get(format!(
+        "{}/api/v1/audit/proofs/inclusion?seq=2&size=3",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, 200, "{proof}");
+    assert_eq!(proof["root"], head["root"]);
+    assert_eq!(proof["leaf_hash"], entries[1]["leaf_hash"]);
+    // The log only grows: a later head is consistent with this one.
+    let (_, _) = post_json(
+        &c,
+        format!("{}/api/v1/checks", s.base),
+        &json!({"subject": "91310000132260250X", "scenario": "honours"}),
+    )
+    .await;
+    let (status, cons) = get(format!(
+        "{}/api/v1/audit/proofs/consistency?from=3&to=4",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, 200, "{cons}");
+    assert_eq!(cons["first_root"], head["root"]);
+    let (status, e) = get(format!(
+        "{}/api/v1/audit/proofs/inclusion?seq=99&size=4",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = get(format!("{}/api/v1/audit/entries/99", s.base)).await;
+    assert_eq!(status, 404);
 }

@@ -482,7 +482,10 @@ fn catalogue_versions_are_kept(ctx: &Ctx) {
         body: "changed".into(),
         ..v1.clone()
     };
-    assert!(!s.put_catalogue(&again).expect("put"), "a number is taken once");
+    assert!(
+        !s.put_catalogue(&again).expect("put"),
+        "a number is taken once"
+    );
     assert!(s.publish_catalogue(1, at(2, 9)).expect("publish"));
     assert!(!s.publish_catalogue(9, at(2, 9)).expect("publish"));
     let v2 = StoredCatalogue {
