@@ -72,8 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&answer)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let outcome: creditloop_domain::catalogue::CheckOutcome =
-        serde_json::from_value(row.answer.clone())?;
+    let outcome: creditloop_domain::catalogue::CheckOutcome = serde_json::from_str(&row.answer)?;
     println!("{}", outcome.summary_zh());
     println!(
         "decision: {} · scenario: {} · catalogue: {} · receipt: {}",

@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than the system allocator: the server allocates per request on several threads,
+/// where glibc's malloc spent a sixth of the check path's time (measured with perf, BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod agencies_cmd;
 mod audit_cmd;
 mod calendar_cmd;

@@ -501,3 +501,24 @@ fn write_records(
         late: late_rows,
     })
 }
+
+/// The key (`U:` unified code, `P:` resident number, `R:` registration number, else `N:` index) and
+/// name of the first `n` subjects of the generator seeded with `seed`: the same subjects
+/// `generate` writes, without their records (benchmarks of name search over realistic names).
+pub fn subject_names(
+    seed: u64,
+    n: u64,
+    today: chrono::NaiveDate,
+) -> impl Iterator<Item = (String, String)> {
+    let keys = rng::Keys::new(seed);
+    (0..n).map(move |index| {
+        let s = subjects::subject(&keys, index, today);
+        let key = match (&s.uscc, &s.person, &s.reg_no) {
+            (Some(u), _, _) => format!("U:{u}"),
+            (None, Some(p), _) => format!("P:{}", p.id),
+            (None, None, Some(r)) => format!("R:{r}"),
+            _ => format!("N:{index}"),
+        };
+        (key, s.name)
+    })
+}

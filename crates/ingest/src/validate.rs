@@ -58,6 +58,9 @@ pub struct ValidatorConfig {
     /// 数据来源单位 for rows that do not name one (the submitting agency: `--agency`, the API
     /// caller). 1.0 files have no such columns.
     pub default_source_unit: Option<AgencyRef>,
+    /// When set, a row whose 数据来源单位统一社会信用代码 is another agency's is rejected: an agency
+    /// submits and corrects only its own records (the authenticated caller's agency).
+    pub required_source: Option<String>,
 }
 
 impl ValidatorConfig {
@@ -74,6 +77,7 @@ impl ValidatorConfig {
             publicity: PublicityRules::default(),
             standard_version: None,
             default_source_unit: None,
+            required_source: None,
         }
     }
 }
@@ -1450,10 +1454,20 @@ impl<'a> Row<'a> {
         } else {
             self.uscc(Field::SourceUnitCode, true, false)
         };
-        (
-            name,
-            code.map(|u| u.as_str().to_string()).unwrap_or_default(),
-        )
+        let code = code.map(|u| u.as_str().to_string()).unwrap_or_default();
+        if let Some(own) = self.cfg.required_source.clone()
+            && !code.is_empty()
+            && code != own
+        {
+            self.err(
+                Field::SourceUnitCode,
+                &code,
+                "own_source",
+                format!("数据来源单位“{code}”不是报送单位“{own}”：只能报送本部门的信用记录"),
+                format!("source unit `{code}` is not the submitting agency `{own}`: an agency submits only its own records"),
+            );
+        }
+        (name, code)
     }
 
     /// Columns kept as free fields of other categories: those creditloop has no field for.

@@ -171,26 +171,26 @@ pub async fn search_subjects(
         ));
     }
     let limit = q.limit.unwrap_or(20).clamp(1, 200);
-    let store = state.store.clone();
-    let found = tokio::task::spawn_blocking(move || search(&*store, &query, limit)).await??;
+    let found = tokio::task::spawn_blocking(move || search(&state, &query, limit)).await??;
     let mut v = json!({ "subjects": found });
     mask::mask_json(&mut v);
     Ok(Json(v))
 }
 
-/// Search by code first (exact identifiers win, as screening services learned), then by name.
+/// Search by code first (exact identifiers win, as screening services learned), then by part of
+/// the name in the in-memory name index.
 pub(crate) fn search(
-    store: &dyn creditloop_store::Store,
+    state: &AppState,
     query: &str,
     limit: usize,
 ) -> creditloop_store::Result<Vec<creditloop_store::SubjectSummary>> {
     let code = ids::normalize(query);
-    if let Some(key) = store.find_subject(&code)?
-        && let Some(p) = store.subject(&key)?
+    if let Some(key) = state.store.find_subject(&code)?
+        && let Some(p) = state.store.subject(&key)?
     {
         return Ok(vec![p.subject]);
     }
-    store.search_subjects(query, limit)
+    Ok(state.names.search(query, limit))
 }
 
 /// Resolves a path segment to a subject key: a key as we print it (`U:…`) or any code.

@@ -350,7 +350,8 @@ pub fn run(
                         "measures": measures,
                         "summary_zh": outcome.summary_zh(),
                         "receipt": receipt,
-                    });
+                    })
+                    .to_string();
                     let row = ResultRow {
                         row: raw.row,
                         query,

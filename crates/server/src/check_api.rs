@@ -39,7 +39,26 @@ fn check_error(e: CheckError) -> ApiError {
 pub async fn check(
     State(state): State<AppState>,
     Json(req): Json<CheckRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
+    let (outcome, text) = run_check_text(&state, &req).await?;
+    let public =
+        checks::public_answer(&outcome, text).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], public).into_response())
+}
+
+/// One check, as [`run_check_text`], with the answer as a JSON value (not yet masked), for pages.
+pub(crate) async fn run_check(state: &AppState, req: &CheckRequest) -> Result<Value, ApiError> {
+    let (_, text) = run_check_text(state, req).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// One check over the in-memory index, stored and audited before it returns: the outcome and the
+/// answer as given (JSON text, not yet masked). The API and the workbench page both answer
+/// through it.
+pub(crate) async fn run_check_text(
+    state: &AppState,
+    req: &CheckRequest,
+) -> Result<(Box<creditloop_domain::catalogue::CheckOutcome>, String), ApiError> {
     let scenario = scenario(&req.scenario)?;
     let on = state.today();
     // A check costs microseconds: answered on this thread, no blocking pool.
@@ -57,8 +76,8 @@ pub async fn check(
     };
     let at = Utc::now();
     let receipt = creditloop_store::new_check_id(at);
-    let mut v = checks::answer_json(&outcome, &req, &receipt, at, version);
-    let row = checks::stored(&outcome, &req, receipt, at, version, v.clone(), None);
+    let text = checks::answer_text(&outcome, req, &receipt, at, version);
+    let row = checks::stored(&outcome, req, receipt, at, version, text.clone(), None);
     let entry = checks::audit_entry(&row);
     // Answered only once stored and audited (group commit: many checks share one fsync); the two
     // writers run side by side.
@@ -68,8 +87,7 @@ pub async fn check(
     );
     stored.map_err(ApiError::Internal)?;
     audited.map_err(ApiError::Internal)?;
-    mask::mask_json(&mut v);
-    Ok(Json(v))
+    Ok((outcome, text))
 }
 
 fn stored_json(c: &creditloop_store::StoredCheck) -> Value {
@@ -108,7 +126,8 @@ pub async fn receipt(
         ));
     };
     let mut v = stored_json(&c);
-    let mut answer = c.answer.clone();
+    let mut answer: Value =
+        serde_json::from_str(&c.answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     mask::mask_json(&mut answer);
     v["answer"] = answer;
     Ok(Json(v))
@@ -135,6 +154,30 @@ pub async fn feedback(
     Path(id): Path<String>,
     Json(req): Json<FeedbackRequest>,
 ) -> Result<Response, ApiError> {
+    let (written, fb) = give_feedback(&state, id.clone(), req).await?;
+    match written {
+        FeedbackWrite::Stored => Ok((
+            axum::http::StatusCode::CREATED,
+            Json(json!({"receipt": id, "status": "stored", "feedback": fb})),
+        )
+            .into_response()),
+        FeedbackWrite::Duplicate => {
+            Ok(Json(json!({"receipt": id, "status": "duplicate", "feedback": fb})).into_response())
+        }
+        // `give_feedback` answers these as errors.
+        FeedbackWrite::Conflict(_) | FeedbackWrite::UnknownCheck => Err(ApiError::Internal(
+            "feedback write answered out of turn".into(),
+        )),
+    }
+}
+
+/// Validates and stores a feedback, auditing it when it is new: `Stored` or `Duplicate`; a
+/// conflicting feedback and an unknown receipt are errors. The API and the workbench page share it.
+pub(crate) async fn give_feedback(
+    state: &AppState,
+    id: String,
+    req: FeedbackRequest,
+) -> Result<(FeedbackWrite, Feedback), ApiError> {
     let outcome = FeedbackOutcome::parse(&req.outcome).ok_or_else(|| {
         ApiError::bad_request(
             format!(
@@ -196,14 +239,7 @@ pub async fn feedback(
         return Err(not_found());
     };
     match written {
-        FeedbackWrite::Stored => Ok((
-            axum::http::StatusCode::CREATED,
-            Json(json!({"receipt": id, "status": "stored", "feedback": fb})),
-        )
-            .into_response()),
-        FeedbackWrite::Duplicate => {
-            Ok(Json(json!({"receipt": id, "status": "duplicate", "feedback": fb})).into_response())
-        }
+        FeedbackWrite::Stored | FeedbackWrite::Duplicate => Ok((written, fb)),
         FeedbackWrite::Conflict(held) => Err(ApiError::Conflict {
             zh: format!(
                 "该查询已反馈为“{}”，不能再次反馈为其他结果",

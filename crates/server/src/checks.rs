@@ -140,23 +140,54 @@ pub struct CheckRequest {
     pub case_ref: Option<String>,
 }
 
-/// The answer as given to the caller (before masking): the outcome, its summary, the receipt, the
-/// data version and the request's agency and case.
-pub fn answer_json(
+/// The answer as given to the caller: the outcome, its summary, the receipt, the data version and
+/// the request's agency and case.
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    #[serde(flatten)]
+    outcome: &'a CheckOutcome,
+    receipt: &'a str,
+    checked_at: DateTime<Utc>,
+    data_version: u64,
+    summary_zh: String,
+    agency: &'a Option<String>,
+    case_ref: &'a Option<String>,
+}
+
+/// The answer as JSON text (unmasked: what is stored). Serialised once on the hot path; see
+/// [`public_answer`] for what leaves the server.
+pub fn answer_text(
     outcome: &CheckOutcome,
     req: &CheckRequest,
     receipt: &str,
     at: DateTime<Utc>,
     data_version: u64,
-) -> Value {
-    let mut v = json!(outcome);
-    v["receipt"] = json!(receipt);
-    v["checked_at"] = json!(at);
-    v["data_version"] = json!(data_version);
-    v["summary_zh"] = json!(outcome.summary_zh());
-    v["agency"] = json!(req.agency);
-    v["case_ref"] = json!(req.case_ref);
-    v
+) -> String {
+    serde_json::to_string(&Answer {
+        outcome,
+        receipt,
+        checked_at: at,
+        data_version,
+        summary_zh: outcome.summary_zh(),
+        agency: &req.agency,
+        case_ref: &req.case_ref,
+    })
+    .unwrap_or_default()
+}
+
+/// The answer as it leaves the server: personal data masked. Only a natural person's answer names
+/// a resident number (its subject key), so the others go out as stored, with no second pass.
+pub fn public_answer(outcome: &CheckOutcome, text: String) -> Result<String, serde_json::Error> {
+    let personal = outcome
+        .subject
+        .as_ref()
+        .is_some_and(|k| k.0.starts_with("P:"));
+    if !personal {
+        return Ok(text);
+    }
+    let mut v: Value = serde_json::from_str(&text)?;
+    crate::mask::mask_json(&mut v);
+    serde_json::to_string(&v)
 }
 
 /// The stored form of a check.
@@ -166,7 +197,7 @@ pub fn stored(
     receipt: String,
     at: DateTime<Utc>,
     data_version: u64,
-    answer: Value,
+    answer: String,
     batch_id: Option<String>,
 ) -> StoredCheck {
     StoredCheck {
@@ -203,19 +234,20 @@ pub fn check_and_store(
     let at = Utc::now();
     let receipt = creditloop_store::new_check_id(at);
     // The store path has no index snapshot; its data version is 0 ("read from the store").
-    let answer = answer_json(&outcome, req, &receipt, at, 0);
-    let row = stored(&outcome, req, receipt, at, 0, answer.clone(), None);
+    let answer = answer_text(&outcome, req, &receipt, at, 0);
+    let row = stored(&outcome, req, receipt, at, 0, answer, None);
     store.write_checks(std::slice::from_ref(&row))?;
+    let answer: Value = serde_json::from_str(&row.answer)
+        .map_err(|e| CheckError::Store(StoreError::Other(e.to_string())))?;
     Ok((answer, row))
 }
 
 /// The audit entry of a check: who asked, about whom, which receipt, the digest of the answer, and
 /// the catalogue and data versions that gave it.
 pub fn audit_entry(c: &creditloop_store::StoredCheck) -> NewEntry {
-    let answer = serde_json::to_vec(&c.answer).unwrap_or_default();
     let mut e = NewEntry::new(crate::audit::ANONYMOUS, Action::Check)
         .object(c.id.clone())
-        .result(&answer)
+        .result(c.answer.as_bytes())
         .catalogue_version(c.catalogue_version.clone())
         .data_version(c.data_version)
         .detail(

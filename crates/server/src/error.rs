@@ -112,6 +112,18 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The status and the Chinese message, for the HTML pages; internal errors are logged here and
+    /// answered without their details.
+    pub(crate) fn status_zh(&self) -> (StatusCode, String) {
+        if let ApiError::Internal(e) = self {
+            tracing::error!(error = %e, "internal error");
+        }
+        let (status, _, _, zh, _) = self.parts();
+        (status, zh)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(e) = &self {

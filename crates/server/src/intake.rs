@@ -122,6 +122,7 @@ fn after_submission(
     if let Err(e) = state.read.refresh(&*state.store) {
         tracing::warn!(error = %e, "index refresh after a submission failed");
     }
+    state.names.after_write(&*state.store);
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub mod checks;
 mod error;
 pub mod intake;
 pub mod mask;
+pub mod names;
 mod pages;
 pub mod readpath;
 
@@ -46,6 +47,8 @@ pub struct AppState {
     /// The tamper-evident audit log: every check, submission and feedback is in it before it is
     /// acknowledged.
     pub audit: Arc<creditloop_audit::AuditLog>,
+    /// The in-memory name index of the portal search and `GET /api/v1/subjects?q=`.
+    pub names: Arc<names::NameIndex>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -60,9 +63,7 @@ impl AppState {
         audit: Arc<creditloop_audit::AuditLog>,
     ) -> Result<Self, StoreError> {
         let started = std::time::Instant::now();
-        let catalogue = active_catalogue(&*store)?;
-        tracing::info!(version = %catalogue.version().label_zh(), "measures catalogue");
-        let read = Arc::new(readpath::ReadPath::load(&*store)?);
+        let read = readpath::ReadPath::load(&*store)?;
         let snap = read.snapshot();
         tracing::info!(
             subjects = snap.subject_count(),
@@ -70,7 +71,21 @@ impl AppState {
             ms = started.elapsed().as_millis() as u64,
             "check index built"
         );
+        Self::with_read_path(store, audit, read)
+    }
+
+    /// State over a store with a read path built elsewhere (benchmarks load a synthetic index).
+    pub fn with_read_path(
+        store: Arc<dyn Store>,
+        audit: Arc<creditloop_audit::AuditLog>,
+        read: readpath::ReadPath,
+    ) -> Result<Self, StoreError> {
+        let catalogue = active_catalogue(&*store)?;
+        tracing::info!(version = %catalogue.version().label_zh(), "measures catalogue");
+        let read = Arc::new(read);
         read.spawn_refresher(store.clone(), REFRESH_EVERY);
+        let names = Arc::new(names::NameIndex::load(&*store)?);
+        names.spawn_refresher(store.clone());
         Ok(AppState {
             check_log: readpath::CheckLog::start(store.clone()),
             store,
@@ -80,6 +95,7 @@ impl AppState {
             read,
             feedback_working_days: creditloop_domain::feedback::DEFAULT_FEEDBACK_WORKING_DAYS,
             audit,
+            names,
         })
     }
 
@@ -154,8 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/batches", get(api::batches))
         .route("/api/v1/batches/{id}", get(api::batch))
         .route("/api/v1/batches/{id}/rejects", get(api::batch_rejects))
-        .route("/", get(pages::home))
-        .route("/subjects/{key}", get(pages::subject))
+        .merge(pages::routes())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -75,11 +75,12 @@ impl ReadPath {
         })
     }
 
-    /// An empty read path (a store without records).
-    pub fn empty() -> Self {
+    /// A read path over an index built elsewhere (e.g. synthetic data for benchmarks), fresh up to
+    /// the store's record `cursor`.
+    pub fn from_index(index: CheckIndex, cursor: i64) -> Self {
         ReadPath {
-            index: SharedIndex::new(CheckIndex::empty(0)),
-            cursor: Mutex::new(0),
+            index: SharedIndex::new(index),
+            cursor: Mutex::new(cursor),
         }
     }
 

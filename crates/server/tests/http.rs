@@ -93,6 +93,14 @@ async fn health_and_openapi_answer() {
         "/api/v1/subjects",
         "/api/v1/subjects/{code}",
         "/api/v1/batches/{id}/rejects",
+        "/api/v1/checks",
+        "/api/v1/checks/{id}",
+        "/api/v1/checks/{id}/feedback",
+        "/api/v1/checks/overdue",
+        "/api/v1/checks/batch",
+        "/api/v1/audit/heads",
+        "/api/v1/audit/proofs/inclusion",
+        "/api/v1/audit/proofs/consistency",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

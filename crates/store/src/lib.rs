@@ -12,7 +12,7 @@ use creditloop_domain::agency::Agency;
 use creditloop_domain::catalogue::FactRecord;
 use creditloop_domain::feedback::Feedback;
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow};
-use creditloop_domain::record::{CreditRecord, RecordKey, Timeliness};
+use creditloop_domain::record::{Category, CreditRecord, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 mod plan;
@@ -166,8 +166,9 @@ pub struct StoredCheck {
     pub data_version: u64,
     /// The batch check this check belongs to, if any.
     pub batch_id: Option<String>,
-    /// The whole answer as given to the caller.
-    pub answer: serde_json::Value,
+    /// The whole answer as given to the caller (JSON text, unmasked), kept as text so the hot path
+    /// serialises it once.
+    pub answer: String,
     /// The agency's feedback (反馈), once given.
     pub feedback: Option<Feedback>,
 }
@@ -210,6 +211,88 @@ pub struct StoredCatalogue {
     pub published_at: Option<DateTime<Utc>>,
     /// The catalogue's canonical JSON.
     pub body: String,
+}
+
+/// Which list entries (名单成员) to page through ([`Store::list_members`]): the red list (红名单) and the
+/// black lists (严重失信主体名单, 失信被执行人, 经营异常名录) of the public portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// List categories to include; empty means every list category. Other categories are ignored.
+    pub categories: Vec<Category>,
+    /// Only entries submitted by this agency (数据来源单位统一社会信用代码).
+    pub agency: Option<String>,
+    /// Only subjects whose name contains this text.
+    pub name_contains: Option<String>,
+    /// Only entries decided (列入) on or after this day.
+    pub from: Option<NaiveDate>,
+    /// Only entries decided on or before this day.
+    pub to: Option<NaiveDate>,
+    /// Only entries public on this day (active, decided, inside the publicity window), as
+    /// [`CreditRecord::is_public_on`] says.
+    pub public_on: NaiveDate,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One page of a listing, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub offset: usize,
+    /// Whether another page follows (counting a large table for a total is not worth its cost).
+    pub has_more: bool,
+}
+
+/// An entry of a list: the subject it is filed under and the current record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListMember {
+    pub subject_key: SubjectKey,
+    pub record: StoredRecord,
+}
+
+/// A subject's key, name and kind, as streamed for the in-memory name index
+/// ([`Store::subject_names`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectName {
+    pub key: SubjectKey,
+    pub name: String,
+    pub kind: SubjectKind,
+}
+
+/// A credit report (信用报告) as issued: its number, the digest of its canonical body and the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReport {
+    /// 报告编号, unique.
+    pub number: String,
+    pub subject_key: String,
+    pub issued_at: DateTime<Utc>,
+    /// SHA-256 (hex) of `body`.
+    pub digest: String,
+    /// The report's canonical JSON, exactly as digested.
+    pub body: String,
+}
+
+/// Current records decided in one month, of one category, from one agency (dashboards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordStat {
+    /// `YYYY-MM` of the decision date.
+    pub month: String,
+    pub category: String,
+    /// The submitting agency (数据来源单位统一社会信用代码).
+    pub source: String,
+    pub records: u64,
+    /// Of them, submitted after their deadline.
+    pub late: u64,
+}
+
+/// Checks of one decision by one agency (dashboards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStat {
+    pub decision: String,
+    pub agency: Option<String>,
+    pub checks: u64,
+    /// Of them, with feedback (反馈) given.
+    pub with_feedback: u64,
 }
 
 /// The storage interface. Every implementation passes `tests/conformance.rs`.
@@ -268,6 +351,21 @@ pub trait Store: Send + Sync {
     fn publish_catalogue(&self, number: u32, at: DateTime<Utc>) -> Result<bool>;
     /// Number of current records decided in `[from, to]`, per category code (for dashboards).
     fn records_by_category(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, u64)>>;
+
+    /// One page of list entries (红名单 / 黑名单), newest decision first, public ones only.
+    fn list_members(&self, query: &ListQuery) -> Result<Page<ListMember>>;
+    /// Streams the key, name and kind of every subject (for the in-memory name index).
+    fn subject_names(&self, f: &mut dyn FnMut(SubjectName)) -> Result<()>;
+    /// The batches an agency submitted, newest first.
+    fn batches_of(&self, agency: &str, limit: usize) -> Result<Vec<BatchSummary>>;
+    /// Stores an issued credit report; `false` when the number is already taken (nothing changes).
+    fn put_report(&self, report: &StoredReport) -> Result<bool>;
+    /// An issued credit report by number.
+    fn report(&self, number: &str) -> Result<Option<StoredReport>>;
+    /// Current records decided in `[from, to]` by month, category and agency (dashboards).
+    fn record_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<RecordStat>>;
+    /// Checks decided in `[from, to]` by decision and agency, with how many got feedback.
+    fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>>;
 }
 
 /// Opens a store from a URL: `sqlite://PATH` (a file, created when missing), `sqlite::memory:` for
@@ -295,7 +393,7 @@ pub(crate) fn fact_record(
     publicity_until: NaiveDate,
     list_name: Option<String>,
 ) -> Result<FactRecord> {
-    use creditloop_domain::record::{Category, Nature, RecordStatus, Severity};
+    use creditloop_domain::record::{Nature, RecordStatus, Severity};
     let bad = |what: &str, v: &str| StoreError::Corrupt(format!("record {what} `{v}`"));
     let category = Category::parse(category).ok_or_else(|| bad("category", category))?;
     Ok(FactRecord {
@@ -317,6 +415,28 @@ pub(crate) fn fact_record(
 /// Categories whose records carry a list name (名单名称) in their body.
 pub(crate) const LIST_CATEGORIES_SQL: &str =
     "('serious_dishonest_list', 'abnormal_operation', 'red_list', 'dishonest_debtor')";
+
+/// The `category IN (…)` of a list query: the list categories it names (all of them when it names
+/// none). The codes are the domain's own constants, never caller text.
+pub(crate) fn list_categories_sql(q: &ListQuery) -> String {
+    let mut cats: Vec<&str> = q
+        .categories
+        .iter()
+        .filter(|c| c.is_list())
+        .map(|c| c.code())
+        .collect();
+    if cats.is_empty() {
+        cats = Category::ALL
+            .iter()
+            .filter(|c| c.is_list())
+            .map(|c| c.code())
+            .collect();
+    }
+    cats.sort_unstable();
+    cats.dedup();
+    let quoted: Vec<String> = cats.iter().map(|c| format!("'{c}'")).collect();
+    format!("({})", quoted.join(", "))
+}
 
 /// Receipt ids are time-ordered (a B-tree appends rather than splits) and unique across processes.
 pub fn new_check_id(at: DateTime<Utc>) -> String {

@@ -27,9 +27,10 @@ use crate::plan::{
 use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
 use crate::{
-    Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
-    Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord, SubjectProfile,
-    SubjectSummary, Totals, fact_record,
+    Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
+    LIST_CATEGORIES_SQL, ListMember, ListQuery, Page, RecordStat, Result, Store, StoreError,
+    StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName, SubjectProfile,
+    SubjectSummary, Totals, fact_record, list_categories_sql,
 };
 use creditloop_domain::feedback::Feedback;
 
@@ -49,6 +50,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         3,
         "catalogues",
         include_str!("../migrations/postgres/0003_catalogues.sql"),
+    ),
+    (
+        4,
+        "portal",
+        include_str!("../migrations/postgres/0004_portal.sql"),
     ),
 ];
 
@@ -1055,7 +1061,7 @@ impl Store for PgStore {
             cols[7].push(Some(json_text(&c.measures)?));
             cols[8].push(Some(c.catalogue_version.clone()));
             cols[9].push(c.batch_id.clone());
-            cols[10].push(Some(json_text(&c.answer)?));
+            cols[10].push(Some(c.answer.clone()));
             ats.push(c.at);
             ons.push(c.checked_on);
             versions.push(c.data_version as i64);
@@ -1206,6 +1212,175 @@ impl Store for PgStore {
         )?;
         Ok(n == 1)
     }
+
+    fn list_members(&self, q: &ListQuery) -> Result<Page<ListMember>> {
+        let mut client = self.reader()?;
+        let limit = q.limit.clamp(1, 1000);
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS}, subject_key FROM records
+             WHERE category IN {LIST_CATEGORIES_SQL} AND category IN {cats}
+               AND is_current AND status = 'active'
+               AND decision_date <= $1 AND publicity_until >= $1
+               AND ($2::text IS NULL OR source = $2)
+               AND ($3::text IS NULL OR subject_name LIKE $3 ESCAPE '\\')
+               AND ($4::date IS NULL OR decision_date >= $4)
+               AND ($5::date IS NULL OR decision_date <= $5)
+             ORDER BY decision_date DESC, id DESC LIMIT $6 OFFSET $7",
+            cats = list_categories_sql(q)
+        );
+        let name = q
+            .name_contains
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(like_pattern);
+        let rows = client.query(
+            &sql,
+            &[
+                &q.public_on,
+                &q.agency,
+                &name,
+                &q.from,
+                &q.to,
+                &((limit + 1) as i64),
+                &(q.offset.min(i64::MAX as usize) as i64),
+            ],
+        )?;
+        let has_more = rows.len() > limit;
+        let items = rows
+            .iter()
+            .take(limit)
+            .map(|r| {
+                Ok(ListMember {
+                    record: stored_record(r)?,
+                    subject_key: SubjectKey(r.try_get(9)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            offset: q.offset,
+            has_more,
+        })
+    }
+
+    fn subject_names(&self, f: &mut dyn FnMut(SubjectName)) -> Result<()> {
+        let mut client = self.reader()?;
+        let mut tx = read_only(&mut client)?;
+        // A portal, not a cursor per row: fetched in chunks so a province's subjects do not sit
+        // in memory twice.
+        let portal = tx.bind("SELECT key, name, kind FROM subjects", &[])?;
+        loop {
+            let rows = tx.query_portal(&portal, 50_000)?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let kind: &str = r.try_get(2)?;
+                let kind = SubjectKind::from_code(kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("subject kind `{kind}`")))?;
+                f(SubjectName {
+                    key: SubjectKey(r.try_get(0)?),
+                    name: r.try_get(1)?,
+                    kind,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn batches_of(&self, agency: &str, limit: usize) -> Result<Vec<BatchSummary>> {
+        let mut client = self.reader()?;
+        let limit = limit.min(i64::MAX as usize) as i64;
+        client
+            .query(
+                &format!(
+                    "SELECT {BATCH_COLUMNS} FROM batches WHERE agency = $1
+                     ORDER BY received_at DESC, seq DESC LIMIT $2"
+                ),
+                &[&agency, &limit],
+            )?
+            .iter()
+            .map(batch_summary)
+            .collect()
+    }
+
+    fn put_report(&self, r: &StoredReport) -> Result<bool> {
+        let mut client = self.writer()?;
+        let n = client.execute(
+            "INSERT INTO credit_reports (number, subject_key, issued_at, digest, body)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (number) DO NOTHING",
+            &[&r.number, &r.subject_key, &r.issued_at, &r.digest, &r.body],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn report(&self, number: &str) -> Result<Option<StoredReport>> {
+        let mut client = self.reader()?;
+        client
+            .query_opt(
+                "SELECT number, subject_key, issued_at, digest, body FROM credit_reports
+                 WHERE number = $1",
+                &[&number],
+            )?
+            .map(|r| {
+                Ok(StoredReport {
+                    number: r.try_get(0)?,
+                    subject_key: r.try_get(1)?,
+                    issued_at: r.try_get(2)?,
+                    digest: r.try_get(3)?,
+                    body: r.try_get(4)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn record_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<RecordStat>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT to_char(decision_date, 'YYYY-MM'), category, source, COUNT(*),
+                        COUNT(*) FILTER (WHERE late)
+                 FROM records
+                 WHERE is_current AND decision_date >= $1 AND decision_date <= $2
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                &[&from, &to],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(RecordStat {
+                    month: r.try_get(0)?,
+                    category: r.try_get(1)?,
+                    source: r.try_get(2)?,
+                    records: count(r.try_get(3)?)?,
+                    late: count(r.try_get(4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT c.decision, c.agency, COUNT(*), COUNT(f.check_id)
+                 FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
+                 WHERE c.checked_on >= $1 AND c.checked_on <= $2
+                 GROUP BY c.decision, c.agency ORDER BY c.decision, c.agency",
+                &[&from, &to],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(CheckStat {
+                    decision: r.try_get(0)?,
+                    agency: r.try_get(1)?,
+                    checks: count(r.try_get(2)?)?,
+                    with_feedback: count(r.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -1218,7 +1393,7 @@ const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.s
 
 fn stored_check(r: &Row) -> Result<StoredCheck> {
     let measures: &str = r.try_get(9)?;
-    let answer: &str = r.try_get(13)?;
+    let answer: String = r.try_get(13)?;
     let feedback = match r.try_get::<_, Option<&str>>(14)? {
         Some(outcome) => Some(feedback_from(
             outcome,
@@ -1245,7 +1420,7 @@ fn stored_check(r: &Row) -> Result<StoredCheck> {
         data_version: u64::try_from(r.try_get::<_, i64>(11)?)
             .map_err(|_| StoreError::Corrupt("negative data version".into()))?,
         batch_id: r.try_get(12)?,
-        answer: serde_json::from_str(answer).map_err(|e| corrupt("answer", e))?,
+        answer,
         feedback,
     })
 }

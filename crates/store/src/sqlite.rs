@@ -26,9 +26,10 @@ use crate::plan::{
     outcome_counts, subject_writes,
 };
 use crate::{
-    Batch, BatchOutcome, BatchSummary, CheckQuery, FeedbackWrite, IndexFeed, LIST_CATEGORIES_SQL,
-    Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord, SubjectProfile,
-    SubjectSummary, Totals, fact_record,
+    Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
+    LIST_CATEGORIES_SQL, ListMember, ListQuery, Page, RecordStat, Result, Store, StoreError,
+    StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName, SubjectProfile,
+    SubjectSummary, Totals, fact_record, list_categories_sql,
 };
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 
@@ -48,6 +49,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "catalogues",
         include_str!("../migrations/sqlite/0003_catalogues.sql"),
+    ),
+    (
+        4,
+        "portal",
+        include_str!("../migrations/sqlite/0004_portal.sql"),
     ),
 ];
 
@@ -1058,7 +1064,7 @@ impl Store for SqliteStore {
                     c.catalogue_version,
                     c.data_version as i64,
                     c.batch_id,
-                    serde_json::to_string(&c.answer).map_err(|e| corrupt_json("answer", e))?,
+                    c.answer,
                 ])?;
             }
         }
@@ -1207,6 +1213,180 @@ impl Store for SqliteStore {
         self.checkpointer.committed();
         Ok(n == 1)
     }
+
+    fn list_members(&self, q: &ListQuery) -> Result<Page<ListMember>> {
+        let conn = self.reader()?;
+        let limit = q.limit.clamp(1, 1000);
+        // The first `category IN` is the partial index's own clause, word for word, so the planner
+        // may use the index; the second narrows to the categories asked for.
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS}, subject_key FROM records
+             WHERE category IN {LIST_CATEGORIES_SQL} AND category IN {cats}
+               AND is_current = 1 AND status = 'active'
+               AND decision_date <= ?1 AND publicity_until >= ?1
+               AND (?2 IS NULL OR source = ?2)
+               AND (?3 IS NULL OR subject_name LIKE ?3 ESCAPE '\\')
+               AND (?4 IS NULL OR decision_date >= ?4)
+               AND (?5 IS NULL OR decision_date <= ?5)
+             ORDER BY decision_date DESC, id DESC LIMIT ?6 OFFSET ?7",
+            cats = list_categories_sql(q)
+        );
+        let mut st = conn.prepare_cached(&sql)?;
+        let on = IsoDate::new(q.public_on);
+        let from = q.from.map(IsoDate::new);
+        let to = q.to.map(IsoDate::new);
+        let name = q
+            .name_contains
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(like_pattern);
+        let mut rows = st.query(params![
+            on.as_str(),
+            q.agency,
+            name,
+            from.as_ref().map(|d| d.as_str()),
+            to.as_ref().map(|d| d.as_str()),
+            (limit + 1) as i64,
+            q.offset.min(i64::MAX as usize) as i64,
+        ])?;
+        let mut items = Vec::new();
+        let mut has_more = false;
+        while let Some(r) = rows.next()? {
+            if items.len() == limit {
+                has_more = true;
+                break;
+            }
+            items.push(ListMember {
+                record: stored_record(r)?,
+                subject_key: SubjectKey(r.get(9)?),
+            });
+        }
+        Ok(Page {
+            items,
+            offset: q.offset,
+            has_more,
+        })
+    }
+
+    fn subject_names(&self, f: &mut dyn FnMut(SubjectName)) -> Result<()> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare("SELECT key, name, kind FROM subjects")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let kind = r.get_ref(2)?.as_str().map_err(corrupt_sql)?;
+            let kind = SubjectKind::from_code(kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("subject kind `{kind}`")))?;
+            f(SubjectName {
+                key: SubjectKey(r.get(0)?),
+                name: r.get(1)?,
+                kind,
+            });
+        }
+        Ok(())
+    }
+
+    fn batches_of(&self, agency: &str, limit: usize) -> Result<Vec<BatchSummary>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE agency = ?1
+             ORDER BY received_at DESC, rowid DESC LIMIT ?2"
+        ))?;
+        let mut rows = st.query(params![agency, limit.min(i64::MAX as usize) as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(batch_summary(r)?);
+        }
+        Ok(out)
+    }
+
+    fn put_report(&self, r: &StoredReport) -> Result<bool> {
+        let conn = self.writer()?;
+        let n = conn.execute(
+            "INSERT INTO credit_reports (number, subject_key, issued_at, digest, body)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (number) DO NOTHING",
+            params![
+                r.number,
+                r.subject_key,
+                timestamp(r.issued_at),
+                r.digest,
+                r.body
+            ],
+        )?;
+        self.checkpointer.committed();
+        Ok(n == 1)
+    }
+
+    fn report(&self, number: &str) -> Result<Option<StoredReport>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT number, subject_key, issued_at, digest, body FROM credit_reports
+             WHERE number = ?1",
+        )?;
+        let mut rows = st.query([number])?;
+        match rows.next()? {
+            Some(r) => {
+                let issued: String = r.get(2)?;
+                Ok(Some(StoredReport {
+                    number: r.get(0)?,
+                    subject_key: r.get(1)?,
+                    issued_at: parse_timestamp(&issued)?,
+                    digest: r.get(3)?,
+                    body: r.get(4)?,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn record_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<RecordStat>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT substr(decision_date, 1, 7), category, source, COUNT(*), SUM(late)
+             FROM records
+             WHERE is_current = 1 AND decision_date >= ?1 AND decision_date <= ?2
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )?;
+        let mut rows = st.query(params![
+            IsoDate::new(from).as_str(),
+            IsoDate::new(to).as_str()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(RecordStat {
+                month: r.get(0)?,
+                category: r.get(1)?,
+                source: r.get(2)?,
+                records: count(r.get(3)?)?,
+                late: count(r.get(4)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT c.decision, c.agency, COUNT(*), COUNT(f.check_id)
+             FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
+             WHERE c.checked_on >= ?1 AND c.checked_on <= ?2
+             GROUP BY c.decision, c.agency ORDER BY c.decision, c.agency",
+        )?;
+        let mut rows = st.query(params![
+            IsoDate::new(from).as_str(),
+            IsoDate::new(to).as_str()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(CheckStat {
+                decision: r.get(0)?,
+                agency: r.get(1)?,
+                checks: count(r.get(2)?)?,
+                with_feedback: count(r.get(3)?)?,
+            });
+        }
+        Ok(out)
+    }
 }
 
 const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,
@@ -1247,7 +1427,7 @@ fn stored_check(r: &Row<'_>) -> Result<StoredCheck> {
         data_version: u64::try_from(r.get::<_, i64>(11)?)
             .map_err(|_| StoreError::Corrupt("negative data version".into()))?,
         batch_id: r.get(12)?,
-        answer: serde_json::from_str(&answer).map_err(|e| corrupt_json("answer", e))?,
+        answer,
         feedback,
     })
 }

@@ -13,15 +13,15 @@ use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 use creditloop_domain::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow, RowError};
 use creditloop_domain::record::{
-    AgencyRef, Category, CreditRecord, Detail, LicenceDetail, LicenceKind, Nature, PenaltyDetail,
-    PenaltyKind, RecordKey, RecordStatus, Severity, Timeliness,
+    AgencyRef, Category, CreditRecord, Detail, LicenceDetail, LicenceKind, ListingDetail, Nature,
+    PenaltyDetail, PenaltyKind, RecordKey, RecordStatus, Severity, Timeliness,
 };
 use creditloop_domain::subject::{
     PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind, SubjectRef,
 };
 use creditloop_store::{
-    Batch, CheckQuery, FeedbackWrite, IndexFeed, Store, StoredCatalogue, StoredCheck, Totals,
-    new_check_id,
+    Batch, CheckQuery, CheckStat, FeedbackWrite, IndexFeed, ListQuery, Store, StoredCatalogue,
+    StoredCheck, StoredReport, Totals, new_check_id,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ fn stored_check(id: &str, agency: &str, on: NaiveDate) -> StoredCheck {
         catalogue_version: "v1".into(),
         data_version: 7,
         batch_id: None,
-        answer: serde_json::json!({"decision": "prohibit", "measures": [{"code": "M1"}]}),
+        answer: r#"{"decision":"prohibit","measures":[{"code":"M1"}]}"#.into(),
         feedback: None,
     }
 }
@@ -1300,6 +1300,374 @@ fn pg_ctx() -> Option<(Ctx, PgDatabase)> {
     Some((ctx, PgDatabase { admin_url, name }))
 }
 
+/// A list entry (名单) of `category`, decided on `decided`, public until `until`.
+fn listing(
+    doc_no: &str,
+    subject: SubjectRef,
+    category: Category,
+    decided: NaiveDate,
+    until: NaiveDate,
+    status: RecordStatus,
+) -> CreditRecord {
+    let mut r = penalty(doc_no, subject, decided, 1.0);
+    r.key.category = category;
+    r.nature = category.default_nature();
+    r.title = format!("列入{}", category.zh());
+    r.publicity_until = until;
+    r.status = status;
+    r.detail = Detail::Listing(ListingDetail {
+        list_name: category.zh().into(),
+        reason: "列入事由".into(),
+        removed_on: None,
+        removal_reason: None,
+    });
+    r
+}
+
+fn list_query(categories: Vec<Category>, on: NaiveDate) -> ListQuery {
+    ListQuery {
+        categories,
+        agency: None,
+        name_contains: None,
+        from: None,
+        to: None,
+        public_on: on,
+        offset: 0,
+        limit: 50,
+    }
+}
+
+fn list_members_page_public_entries(ctx: &Ctx) {
+    let s = ctx.store();
+    let far = date(2030, 1, 1);
+    let rows = vec![
+        accepted(
+            1,
+            listing(
+                "HM-1",
+                company(SHENZHEN, "深圳南山科技有限公司"),
+                Category::RedList,
+                date(2024, 1, 5),
+                far,
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        accepted(
+            2,
+            listing(
+                "HM-2",
+                company(SHANGHAI, "上海浦东贸易有限公司"),
+                Category::RedList,
+                date(2024, 2, 5),
+                far,
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        accepted(
+            3,
+            listing(
+                "HM-3",
+                company(BEIJING, "北京海淀软件有限公司"),
+                Category::RedList,
+                date(2024, 3, 5),
+                far,
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        // Not public: repaired, out of its window, decided in the future.
+        accepted(
+            4,
+            listing(
+                "HM-4",
+                hangzhou(),
+                Category::RedList,
+                date(2024, 1, 1),
+                far,
+                RecordStatus::Repaired,
+            ),
+            false,
+        ),
+        accepted(
+            5,
+            listing(
+                "HM-5",
+                hangzhou(),
+                Category::RedList,
+                date(2020, 1, 1),
+                date(2021, 1, 1),
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        accepted(
+            6,
+            listing(
+                "HM-6",
+                hangzhou(),
+                Category::RedList,
+                date(2025, 1, 1),
+                far,
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        accepted(
+            7,
+            listing(
+                "HMD-1",
+                hangzhou(),
+                Category::SeriousDishonestList,
+                date(2024, 4, 1),
+                far,
+                RecordStatus::Active,
+            ),
+            false,
+        ),
+        accepted(
+            8,
+            listing(
+                "SX-1",
+                person(),
+                Category::DishonestDebtor,
+                date(2024, 4, 2),
+                far,
+                RecordStatus::Active,
+            ),
+            true,
+        ),
+    ];
+    let mut rows = rows;
+    // A penalty is no list entry.
+    rows.push(accepted(
+        9,
+        penalty("杭市监罚〔2024〕9号", hangzhou(), date(2024, 4, 3), 1.0),
+        false,
+    ));
+    s.write_batch(&batch("lists", "dl", at(6, 9), rows, vec![]))
+        .expect("write");
+    let on = date(2024, 6, 1);
+
+    let red = s
+        .list_members(&list_query(vec![Category::RedList], on))
+        .expect("red");
+    let docs: Vec<&str> = red
+        .items
+        .iter()
+        .map(|m| m.record.record.key.doc_no.as_str())
+        .collect();
+    assert_eq!(docs, ["HM-3", "HM-2", "HM-1"], "newest first, public only");
+    assert!(!red.has_more);
+    assert_eq!(red.items[0].subject_key, key_of(BEIJING));
+
+    // Paging.
+    let mut q = list_query(vec![Category::RedList], on);
+    q.limit = 2;
+    let p1 = s.list_members(&q).expect("page 1");
+    assert_eq!(p1.items.len(), 2);
+    assert!(p1.has_more);
+    q.offset = 2;
+    let p2 = s.list_members(&q).expect("page 2");
+    assert_eq!(p2.items.len(), 1);
+    assert!(!p2.has_more);
+    assert_eq!(p2.items[0].record.record.key.doc_no, "HM-1");
+
+    // Black lists together; a non-list category asked for is ignored.
+    let black = s
+        .list_members(&list_query(
+            vec![
+                Category::SeriousDishonestList,
+                Category::DishonestDebtor,
+                Category::Penalty,
+            ],
+            on,
+        ))
+        .expect("black");
+    let docs: Vec<&str> = black
+        .items
+        .iter()
+        .map(|m| m.record.record.key.doc_no.as_str())
+        .collect();
+    assert_eq!(docs, ["SX-1", "HMD-1"]);
+    // Every list category when none is named.
+    assert_eq!(
+        s.list_members(&list_query(vec![], on))
+            .expect("all")
+            .items
+            .len(),
+        5
+    );
+
+    // Filters: name, agency, dates.
+    let mut q = list_query(vec![Category::RedList], on);
+    q.name_contains = Some("浦东".into());
+    let named = s.list_members(&q).expect("by name");
+    assert_eq!(named.items.len(), 1);
+    assert_eq!(named.items[0].record.record.key.doc_no, "HM-2");
+    q.name_contains = Some("100%".into());
+    assert!(s.list_members(&q).expect("escaped").items.is_empty());
+    let mut q = list_query(vec![Category::RedList], on);
+    q.agency = Some(SHANGHAI.into());
+    assert!(s.list_members(&q).expect("by agency").items.is_empty());
+    q.agency = Some(SOURCE.into());
+    assert_eq!(s.list_members(&q).expect("by agency").items.len(), 3);
+    let mut q = list_query(vec![Category::RedList], on);
+    q.from = Some(date(2024, 2, 5));
+    q.to = Some(date(2024, 2, 5));
+    let dated = s.list_members(&q).expect("by dates");
+    assert_eq!(dated.items.len(), 1, "both ends inclusive");
+    assert_eq!(dated.items[0].record.record.key.doc_no, "HM-2");
+}
+
+fn subject_names_and_agency_batches(ctx: &Ctx) {
+    let s = ctx.store();
+    s.write_batch(&first_batch()).expect("write");
+    let mut other = batch(
+        "b-other",
+        "d9",
+        at(3, 9),
+        vec![accepted(
+            1,
+            penalty(
+                "X-1",
+                company(SHENZHEN, "深圳南山科技有限公司"),
+                date(2024, 4, 1),
+                1.0,
+            ),
+            false,
+        )],
+        vec![],
+    );
+    other.agency = Some(SHANGHAI.into());
+    s.write_batch(&other).expect("write");
+    let mut names = Vec::new();
+    s.subject_names(&mut |n| names.push((n.key.0, n.name, n.kind)))
+        .expect("names");
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(
+        names.contains(&(
+            format!("U:{HANGZHOU}"),
+            "杭州西湖食品有限公司".to_string(),
+            SubjectKind::Enterprise
+        )),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&(
+            format!("P:{PERSON_ID}"),
+            "李四".to_string(),
+            SubjectKind::NaturalPerson
+        )),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|n| n.1 == "深圳南山科技有限公司"));
+
+    let mine = s.batches_of(SOURCE, 10).expect("batches of");
+    assert_eq!(
+        mine.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        ["b1"]
+    );
+    let theirs = s.batches_of(SHANGHAI, 10).expect("batches of");
+    assert_eq!(
+        theirs.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        ["b-other"]
+    );
+    assert!(s.batches_of(BEIJING, 10).expect("none").is_empty());
+}
+
+fn credit_reports_are_kept(ctx: &Ctx) {
+    let s = ctx.store();
+    let r = StoredReport {
+        number: "XYBG20240601ABCDEF".into(),
+        subject_key: format!("U:{HANGZHOU}"),
+        issued_at: at(7, 8),
+        digest: "ab".repeat(32),
+        body: r#"{"number":"XYBG20240601ABCDEF"}"#.into(),
+    };
+    assert!(s.put_report(&r).expect("put"));
+    let mut again = r.clone();
+    again.digest = "cd".repeat(32);
+    assert!(
+        !s.put_report(&again).expect("put again"),
+        "a number is issued once"
+    );
+    assert_eq!(s.report(&r.number).expect("read"), Some(r.clone()));
+    assert_eq!(s.report("XYBG-none").expect("read"), None);
+    drop(s);
+    assert_eq!(ctx.store().report(&r.number).expect("reopen"), Some(r));
+}
+
+fn dashboard_stats(ctx: &Ctx) {
+    let s = ctx.store();
+    s.write_batch(&first_batch()).expect("write");
+    let mut stats = s
+        .record_stats(date(2024, 1, 1), date(2024, 12, 31))
+        .expect("stats");
+    stats.sort_by(|a, b| (&a.month, &a.category).cmp(&(&b.month, &b.category)));
+    let flat: Vec<(String, String, String, u64, u64)> = stats
+        .into_iter()
+        .map(|r| (r.month, r.category, r.source, r.records, r.late))
+        .collect();
+    assert_eq!(
+        flat,
+        vec![
+            ("2024-03".into(), "penalty".into(), SOURCE.into(), 1, 1),
+            ("2024-04".into(), "licence".into(), SOURCE.into(), 1, 0),
+            ("2024-04".into(), "penalty".into(), SOURCE.into(), 1, 0),
+        ]
+    );
+    assert!(
+        s.record_stats(date(2023, 1, 1), date(2023, 12, 31))
+            .expect("none")
+            .is_empty()
+    );
+
+    let a = stored_check("CK1", SHANGHAI, date(2024, 5, 6));
+    let mut b = stored_check("CK2", SHANGHAI, date(2024, 5, 7));
+    b.decision = "normal".into();
+    let c = stored_check("CK3", SHANGHAI, date(2024, 5, 8));
+    s.write_checks(&[a, b, c]).expect("checks");
+    let fb = Feedback {
+        outcome: FeedbackOutcome::Refused,
+        measures: vec!["M1".into()],
+        note: None,
+        agency: Some(SHANGHAI.into()),
+        at: at(9, 9),
+    };
+    assert_eq!(
+        s.put_feedback("CK1", &fb).expect("feedback"),
+        FeedbackWrite::Stored
+    );
+    let stats = s
+        .check_stats(date(2024, 5, 1), date(2024, 5, 31))
+        .expect("check stats");
+    assert_eq!(
+        stats,
+        vec![
+            CheckStat {
+                decision: "normal".into(),
+                agency: Some(SHANGHAI.into()),
+                checks: 1,
+                with_feedback: 0
+            },
+            CheckStat {
+                decision: "prohibit".into(),
+                agency: Some(SHANGHAI.into()),
+                checks: 2,
+                with_feedback: 1
+            },
+        ]
+    );
+    assert_eq!(
+        s.check_stats(date(2024, 5, 7), date(2024, 5, 7))
+            .expect("one day")
+            .len(),
+        1
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1349,6 +1717,10 @@ conformance!(
     checks_are_stored_with_feedback,
     check_ids_are_unique_and_ordered,
     catalogue_versions_are_kept,
+    list_members_page_public_entries,
+    subject_names_and_agency_batches,
+    credit_reports_are_kept,
+    dashboard_stats,
 );
 
 #[test]

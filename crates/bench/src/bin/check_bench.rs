@@ -25,6 +25,10 @@ use creditloop_index::{CheckAnswer, IndexBuilder, IndexItem, Resolved, SharedInd
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The allocator `creditloop serve` uses, so in-process figures match the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options; see the module documentation.
 struct Opts {
     scale: f64,

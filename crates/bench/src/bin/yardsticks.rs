@@ -31,6 +31,10 @@ use creditloop_bench::synth::{DEFAULT_SEED, World, date};
 use creditloop_domain::catalogue::{Catalogue, CompiledCatalogue, Scenario, ScenarioRegistry};
 use creditloop_index::{CheckAnswer, IndexBuilder};
 
+/// The allocator `creditloop serve` uses, so in-process figures match the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options; see the module documentation.
 struct Opts {
     scale: f64,
