@@ -29,6 +29,10 @@ pub struct Args {
     /// Load the data and exit without serving (for scripts and tests).
     #[arg(long)]
     pub no_serve: bool,
+    /// Require tokens as `creditloop serve` does, instead of open access (anonymous callers acting
+    /// as the credit office administrator, the demo's default on its loopback address).
+    #[arg(long)]
+    pub no_open_access: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -106,6 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..Default::default()
         },
         args.listen,
+        !args.no_open_access,
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod access_cmd;
 mod agencies_cmd;
 mod audit_cmd;
 mod calendar_cmd;
@@ -53,6 +54,10 @@ enum Command {
     Catalogue(catalogue_cmd::Args),
     /// The tamper-evident audit log (审计日志): verify, publish a signed head, make a key.
     Audit(audit_cmd::Args),
+    /// API tokens (接口令牌) of agency systems: create (shown once), list, revoke.
+    Token(access_cmd::TokenArgs),
+    /// Web users (用户) with argon2 passwords and TOTP for administrators: add, list, passwd.
+    User(access_cmd::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +79,8 @@ fn main() -> ExitCode {
         Command::Check(a) => check_cmd::run(a),
         Command::Catalogue(a) => catalogue_cmd::run(a),
         Command::Audit(a) => audit_cmd::run(a),
+        Command::Token(a) => access_cmd::run_token(a),
+        Command::User(a) => access_cmd::run_user(a),
     };
     match result {
         Ok(code) => code,

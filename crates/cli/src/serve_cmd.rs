@@ -20,6 +20,10 @@ pub struct Args {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub audit: AuditArgs,
+    /// Development only: anonymous callers act as the credit office administrator (no token, no
+    /// login). Never on a server others can reach.
+    #[arg(long)]
+    pub open_access: bool,
 }
 
 /// Where the audit log and its signing key are.
@@ -38,7 +42,13 @@ pub struct AuditArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = creditloop_store::open(&args.db).with_context(|| format!("opening {}", args.db))?;
-    serve(Arc::from(store), &args.db, &args.audit, args.listen)?;
+    serve(
+        Arc::from(store),
+        &args.db,
+        &args.audit,
+        args.listen,
+        args.open_access,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -62,6 +72,7 @@ pub fn serve(
     db: &str,
     audit_args: &AuditArgs,
     listen: SocketAddr,
+    open_access: bool,
 ) -> anyhow::Result<()> {
     let audit = Arc::new(open_audit(db, audit_args)?);
     let _heads = audit
@@ -80,8 +91,20 @@ pub fn serve(
         let backend = store.backend();
         eprintln!("building the check index from {backend}…");
         // The check index is built before the first request is accepted.
-        let state = tokio::task::spawn_blocking(move || AppState::new(store, audit)).await??;
+        let mut state = tokio::task::spawn_blocking(move || AppState::new(store, audit)).await??;
+        state.open_access = open_access;
         println!("creditloop serving {backend} on http://{addr}/");
+        if open_access {
+            println!(
+                "注意 WARNING: open access — anonymous callers act as the credit office administrator \
+                 (开放访问：匿名调用者视为信用办管理员). For development and the demo only."
+            );
+        } else {
+            println!(
+                "API calls need `Authorization: Bearer clt_…` (creditloop token create); \
+                 public pages and subject search are open"
+            );
+        }
         creditloop_server::serve(listener, state).await?;
         Ok(())
     })

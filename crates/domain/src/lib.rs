@@ -5,6 +5,7 @@
 //! objections) add modules beside these and refer to records by [`record::RecordKey`] and to subjects by
 //! [`subject::SubjectKey`].
 
+pub mod access;
 pub mod agency;
 pub mod calendar;
 pub mod catalogue;

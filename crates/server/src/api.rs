@@ -12,8 +12,10 @@ use creditloop_domain::ids;
 use creditloop_domain::record::{Category, RecordKey};
 use creditloop_domain::subject::SubjectKey;
 
+use crate::auth::{Auth, Required};
 use crate::error::ApiError;
 use crate::{AppState, intake, mask};
+use creditloop_domain::access::Act;
 
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
@@ -40,7 +42,8 @@ pub async fn openapi() -> Response {
 pub struct SubmitQuery {
     /// Category of every record when the rows do not say.
     pub category: Option<String>,
-    /// Submitting agency (its unified code), until login names it.
+    /// Submitting agency (its unified code): the caller's own by default; another one only for the
+    /// credit office.
     pub agency: Option<String>,
     /// CSV encoding override for uploads: utf-8, gbk, gb18030.
     pub encoding: Option<String>,
@@ -65,12 +68,24 @@ impl SubmitQuery {
     }
 }
 
+/// The agency a submission is for: the one asked for, else the caller's own; 403 unless the caller
+/// may submit for it.
+fn submitting_agency(auth: &Required, q: &mut SubmitQuery) -> Result<(), ApiError> {
+    let requested = q.agency.as_deref().map(ids::normalize);
+    let agency = auth.agency_or(&requested).to_string();
+    auth.permit(&Act::SubmitRecords { agency: &agency })?;
+    q.agency = (!agency.is_empty()).then_some(agency);
+    Ok(())
+}
+
 /// `POST /api/v1/records`: one record object, an array of them, or `{"records": […]}`.
 pub async fn submit_json(
     State(state): State<AppState>,
-    Query(q): Query<SubmitQuery>,
+    auth: Required,
+    Query(mut q): Query<SubmitQuery>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    submitting_agency(&auth, &mut q)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             format!("请求体不是有效的 JSON：{e}"),
@@ -79,7 +94,15 @@ pub async fn submit_json(
     })?;
     let category = q.category()?;
     let report = tokio::task::spawn_blocking(move || {
-        intake::submit_json(&state, value, category, q.agency, q.all_or_nothing, &body)
+        intake::submit_json(
+            &state,
+            &auth.0,
+            value,
+            category,
+            q.agency,
+            q.all_or_nothing,
+            &body,
+        )
     })
     .await??;
     Ok(Json(report))
@@ -90,10 +113,12 @@ pub async fn submit_json(
 /// application/x-ndjson, application/json).
 pub async fn submit_upload(
     State(state): State<AppState>,
-    Query(q): Query<SubmitQuery>,
+    auth: Required,
+    Query(mut q): Query<SubmitQuery>,
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Result<Json<Value>, ApiError> {
+    submitting_agency(&auth, &mut q)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -145,7 +170,7 @@ pub async fn submit_upload(
     };
     let category = q.category()?;
     let report = tokio::task::spawn_blocking(move || {
-        intake::submit_file(&state, &name, &bytes, category, &q)
+        intake::submit_file(&state, &auth.0, &name, &bytes, category, &q)
     })
     .await??;
     Ok(Json(report))
@@ -259,6 +284,7 @@ pub struct HistoryQuery {
 /// `GET /api/v1/records/history?source=&category=&doc_no=`: every version of one record.
 pub async fn record_history(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let category = Category::parse(&q.category).ok_or_else(|| {
@@ -272,6 +298,9 @@ pub async fn record_history(
         category,
         doc_no: q.doc_no.trim().to_string(),
     };
+    auth.permit(&Act::ReadRecordHistory {
+        source: &key.source,
+    })?;
     let store = state.store.clone();
     let versions = tokio::task::spawn_blocking(move || store.record_history(&key)).await??;
     if versions.is_empty() {
@@ -285,43 +314,84 @@ pub async fn record_history(
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     pub limit: Option<usize>,
+    /// Only this agency's batches: an agency's users always see only their own.
+    pub agency: Option<String>,
 }
 
-/// `GET /api/v1/batches`: the latest submissions, newest first.
+/// `GET /api/v1/batches?agency=`: the latest submissions, newest first; of the caller's agency,
+/// or of every agency for the credit office and the auditor.
 pub async fn batches(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let agency = scoped_agency(&auth, q.agency.as_deref());
+    auth.permit(&Act::ListBatches {
+        agency: agency.as_deref(),
+    })?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let store = state.store.clone();
-    let list = tokio::task::spawn_blocking(move || store.batches(limit)).await??;
+    let list = tokio::task::spawn_blocking(move || match agency {
+        Some(a) => store.batches_of(&a, limit),
+        None => store.batches(limit),
+    })
+    .await??;
     Ok(Json(json!({ "batches": list })))
+}
+
+/// The agency a listing is limited to: the one asked for, else the caller's own (an agency's users
+/// have one), else none (every agency).
+pub(crate) fn scoped_agency(auth: &Auth, requested: Option<&str>) -> Option<String> {
+    requested
+        .map(ids::normalize)
+        .filter(|a| !a.is_empty())
+        .or_else(|| auth.0.as_ref().and_then(|p| p.agency.clone()))
+}
+
+/// A batch that the caller may read: 404 when there is none, 401/403 when it is not the caller's.
+async fn readable_batch(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<creditloop_store::BatchSummary, ApiError> {
+    // Anonymous callers are asked to log in before being told whether the batch exists.
+    if auth.0.is_none() {
+        auth.permit(&Act::ReadBatch { owner: None })?;
+    }
+    let store = state.store.clone();
+    let i = id.to_string();
+    let b = tokio::task::spawn_blocking(move || store.batch(&i)).await??;
+    let Some(b) = b else {
+        return Err(ApiError::not_found(
+            format!("未找到批次 {id}"),
+            format!("no batch `{id}`"),
+        ));
+    };
+    auth.permit(&Act::ReadBatch {
+        owner: b.agency.as_deref(),
+    })?;
+    Ok(b)
 }
 
 /// `GET /api/v1/batches/{id}`.
 pub async fn batch(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = state.store.clone();
-    let i = id.clone();
-    let b = tokio::task::spawn_blocking(move || store.batch(&i)).await??;
-    match b {
-        Some(b) => Ok(Json(json!(b))),
-        None => Err(ApiError::not_found(
-            format!("未找到批次 {id}"),
-            format!("no batch `{id}`"),
-        )),
-    }
+    let b = readable_batch(&state, &auth, &id).await?;
+    Ok(Json(json!(b)))
 }
 
 /// `GET /api/v1/batches/{id}/rejects`: the rejected rows of a batch with their reasons; as CSV when
 /// the client asks for `text/csv`, ready to be corrected and submitted again.
 pub async fn batch_rejects(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    readable_batch(&state, &auth, &id).await?;
     let store = state.store.clone();
     let i = id.clone();
     let rows = tokio::task::spawn_blocking(move || store.rejects(&i)).await??;

@@ -6,8 +6,10 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::{AppState, mask};
+use creditloop_domain::access::Act;
 
 fn audit_error(e: creditloop_audit::Error) -> ApiError {
     match e {
@@ -21,7 +23,8 @@ fn head_json(h: &creditloop_audit::TreeHead) -> Value {
 }
 
 /// `GET /api/v1/audit/heads`: every signed tree head, oldest first.
-pub async fn heads(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn heads(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let heads = tokio::task::spawn_blocking(move || log.heads())
         .await?
@@ -33,7 +36,11 @@ pub async fn heads(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
 }
 
 /// `GET /api/v1/audit/heads/latest`.
-pub async fn latest_head(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn latest_head(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let head = tokio::task::spawn_blocking(move || log.latest_head())
         .await?
@@ -48,7 +55,8 @@ pub async fn latest_head(State(state): State<AppState>) -> Result<Json<Value>, A
 }
 
 /// `POST /api/v1/audit/heads`: signs and publishes a head over everything committed now.
-pub async fn publish(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn publish(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::PublishAuditHead)?;
     let log = state.audit.clone();
     let head = tokio::task::spawn_blocking(move || log.publish_head())
         .await?
@@ -75,8 +83,10 @@ fn entry_json(e: &creditloop_audit::StoredEntry) -> Value {
 /// `GET /api/v1/audit/entries?from=&limit=`: entries in order, with their hashes.
 pub async fn entries(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<EntriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let from = q.from.unwrap_or(1).max(1);
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
@@ -91,8 +101,10 @@ pub async fn entries(
 /// `GET /api/v1/audit/entries/{seq}`.
 pub async fn entry(
     State(state): State<AppState>,
+    auth: Auth,
     Path(seq): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let e = tokio::task::spawn_blocking(move || log.entry(seq))
         .await?
@@ -116,8 +128,10 @@ pub struct InclusionQuery {
 /// `GET /api/v1/audit/proofs/inclusion?seq=&size=`: the audit path of an entry (RFC 6962 §2.1.1).
 pub async fn inclusion(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let size = q.size.unwrap_or_else(|| log.size());
     let p = tokio::task::spawn_blocking(move || log.inclusion_proof(q.seq, size))
@@ -144,8 +158,10 @@ pub struct ConsistencyQuery {
 /// (RFC 6962 §2.1.2).
 pub async fn consistency(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let to = q.to.unwrap_or_else(|| log.size());
     let p = tokio::task::spawn_blocking(move || log.consistency_proof(q.from, to))

@@ -16,11 +16,13 @@ use creditloop_store::{CheckQuery, FeedbackWrite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::{self, Auth, Required};
 use crate::batch_check::{self, BatchRequest, CsvSink, OutFormat, ResultSink, XlsxSink};
 use crate::checks::{self, CheckError, CheckRequest};
 use crate::error::ApiError;
 use crate::{AppState, audit, mask};
 use creditloop_audit::{Action, NewEntry};
+use creditloop_domain::access::{Act, Principal, Refusal};
 
 fn scenario(code: &str) -> Result<Scenario, ApiError> {
     checks::scenario(code).map_err(check_error)
@@ -38,17 +40,35 @@ fn check_error(e: CheckError) -> ApiError {
 /// data versions, and the `receipt` under which the check is stored.
 pub async fn check(
     State(state): State<AppState>,
-    Json(req): Json<CheckRequest>,
+    auth: Required,
+    Json(mut req): Json<CheckRequest>,
 ) -> Result<Response, ApiError> {
-    let (outcome, text) = run_check_text(&state, &req).await?;
+    req.agency = checking_agency(&auth, req.agency.as_deref())?;
+    let (outcome, text) = run_check_text(&state, &req, auth.actor()).await?;
     let public =
         checks::public_answer(&outcome, text).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], public).into_response())
 }
 
+/// The agency a check is made as: the one asked for, else the caller's own; 403 unless the caller
+/// may check as it. `None` when an administrator names none.
+pub(crate) fn checking_agency(
+    auth: &Required,
+    requested: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let requested = requested.map(ids::normalize);
+    let agency = auth.agency_or(&requested).to_string();
+    auth.permit(&Act::RunCheck { agency: &agency })?;
+    Ok((!agency.is_empty()).then_some(agency))
+}
+
 /// One check, as [`run_check_text`], with the answer as a JSON value (not yet masked), for pages.
-pub(crate) async fn run_check(state: &AppState, req: &CheckRequest) -> Result<Value, ApiError> {
-    let (_, text) = run_check_text(state, req).await?;
+pub(crate) async fn run_check(
+    state: &AppState,
+    req: &CheckRequest,
+    actor: &str,
+) -> Result<Value, ApiError> {
+    let (_, text) = run_check_text(state, req, actor).await?;
     serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -58,6 +78,7 @@ pub(crate) async fn run_check(state: &AppState, req: &CheckRequest) -> Result<Va
 pub(crate) async fn run_check_text(
     state: &AppState,
     req: &CheckRequest,
+    actor: &str,
 ) -> Result<(Box<creditloop_domain::catalogue::CheckOutcome>, String), ApiError> {
     let scenario = scenario(&req.scenario)?;
     let on = state.today();
@@ -78,7 +99,7 @@ pub(crate) async fn run_check_text(
     let receipt = creditloop_store::new_check_id(at);
     let text = checks::answer_text(&outcome, req, &receipt, at, version);
     let row = checks::stored(&outcome, req, receipt, at, version, text.clone(), None);
-    let entry = checks::audit_entry(&row);
+    let entry = checks::audit_entry_by(&row, actor);
     // Answered only once stored and audited (group commit: many checks share one fsync); the two
     // writers run side by side.
     let (stored, audited) = tokio::join!(
@@ -114,8 +135,13 @@ fn stored_json(c: &creditloop_store::StoredCheck) -> Value {
 /// `GET /api/v1/checks/{receipt}`: the check as stored, with its answer and feedback.
 pub async fn receipt(
     State(state): State<AppState>,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    if auth.0.is_none() {
+        // Asked to log in before being told whether the receipt exists.
+        auth.permit(&Act::ReadCheck { owner: None })?;
+    }
     let store = state.store.clone();
     let i = id.clone();
     let found = tokio::task::spawn_blocking(move || store.check_receipt(&i)).await??;
@@ -125,6 +151,9 @@ pub async fn receipt(
             format!("no check with receipt `{id}`"),
         ));
     };
+    auth.permit(&Act::ReadCheck {
+        owner: c.agency.as_deref(),
+    })?;
     let mut v = stored_json(&c);
     let mut answer: Value =
         serde_json::from_str(&c.answer).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -142,7 +171,8 @@ pub struct FeedbackRequest {
     pub measures: Vec<String>,
     #[serde(default)]
     pub note: Option<String>,
-    /// The agency giving feedback (its unified code).
+    /// The agency giving feedback (its unified code): the caller's own; only the credit office may
+    /// name another.
     #[serde(default)]
     pub agency: Option<String>,
 }
@@ -151,10 +181,11 @@ pub struct FeedbackRequest {
 /// again is answered as a duplicate, a different one is a conflict.
 pub async fn feedback(
     State(state): State<AppState>,
+    auth: Required,
     Path(id): Path<String>,
     Json(req): Json<FeedbackRequest>,
 ) -> Result<Response, ApiError> {
-    let (written, fb) = give_feedback(&state, id.clone(), req).await?;
+    let (written, fb) = give_feedback(&state, &auth.0, id.clone(), req).await?;
     match written {
         FeedbackWrite::Stored => Ok((
             axum::http::StatusCode::CREATED,
@@ -171,13 +202,27 @@ pub async fn feedback(
     }
 }
 
-/// Validates and stores a feedback, auditing it when it is new: `Stored` or `Duplicate`; a
-/// conflicting feedback and an unknown receipt are errors. The API and the workbench page share it.
+/// Validates and stores a feedback of `by`, auditing it when it is new: `Stored` or `Duplicate`; a
+/// conflicting feedback and an unknown receipt are errors, and so is a check made by another agency
+/// than `by`'s (403). The API and the workbench page share it.
 pub(crate) async fn give_feedback(
     state: &AppState,
+    by: &Principal,
     id: String,
     req: FeedbackRequest,
 ) -> Result<(FeedbackWrite, Feedback), ApiError> {
+    // An agency gives feedback as itself; the credit office may record it for the agency named.
+    let requested = req.agency.as_deref().map(ids::normalize);
+    let agency = match (&by.agency, requested) {
+        (Some(own), Some(r)) if *own != r => {
+            return Err(ApiError::Forbidden {
+                zh: Refusal::OtherAgency.zh().into(),
+                en: Refusal::OtherAgency.en().into(),
+            });
+        }
+        (Some(own), _) => Some(own.clone()),
+        (None, r) => r,
+    };
     let outcome = FeedbackOutcome::parse(&req.outcome).ok_or_else(|| {
         ApiError::bad_request(
             format!(
@@ -197,9 +242,10 @@ pub(crate) async fn give_feedback(
             .note
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty()),
-        agency: req.agency.as_deref().map(ids::normalize),
+        agency,
         at: Utc::now(),
     };
+    let by = by.clone();
     let store = state.store.clone();
     let audit_log = state.audit.clone();
     let i = id.clone();
@@ -207,6 +253,12 @@ pub(crate) async fn give_feedback(
         let Some(check) = store.check_receipt(&i)? else {
             return Ok::<_, ApiError>(None);
         };
+        auth::permit(
+            Some(&by),
+            &Act::GiveFeedback {
+                owner: check.agency.as_deref(),
+            },
+        )?;
         let matched: Vec<&str> = check.measures.iter().map(String::as_str).collect();
         fb.validate(&matched).map_err(|e| ApiError::Unprocessable {
             zh: e.zh(),
@@ -214,7 +266,7 @@ pub(crate) async fn give_feedback(
         })?;
         let written = store.put_feedback(&i, &fb)?;
         if written == FeedbackWrite::Stored {
-            let mut entry = NewEntry::new(audit::ANONYMOUS, Action::Feedback)
+            let mut entry = NewEntry::new(by.user_id.clone(), Action::Feedback)
                 .object(i.clone())
                 .result(&serde_json::to_vec(&fb).unwrap_or_default())
                 .detail(json!({"outcome": fb.outcome.code(), "measures": fb.measures}));
@@ -267,10 +319,15 @@ pub struct ListQuery {
 /// `GET /api/v1/checks?agency=&without_feedback=`: checks, newest first.
 pub async fn list(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let agency = crate::api::scoped_agency(&auth, q.agency.as_deref());
+    auth.permit(&Act::ListChecks {
+        agency: agency.as_deref(),
+    })?;
     let query = CheckQuery {
-        agency: q.agency.as_deref().map(ids::normalize),
+        agency,
         without_feedback: q.without_feedback,
         on_or_before: None,
         oldest_first: false,
@@ -287,8 +344,13 @@ pub async fn list(
 /// configured number of working days (default 5), oldest first.
 pub async fn overdue(
     State(state): State<AppState>,
+    auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let agency = crate::api::scoped_agency(&auth, q.agency.as_deref());
+    auth.permit(&Act::ListChecks {
+        agency: agency.as_deref(),
+    })?;
     let days = q.working_days.unwrap_or(state.feedback_working_days);
     if days > 250 {
         return Err(ApiError::bad_request(
@@ -299,7 +361,7 @@ pub async fn overdue(
     let today = state.today();
     let cutoff = overdue_cutoff(WorkingCalendar::builtin(), today, days);
     let query = CheckQuery {
-        agency: q.agency.as_deref().map(ids::normalize),
+        agency,
         without_feedback: true,
         on_or_before: Some(cutoff),
         oldest_first: true,
@@ -331,10 +393,13 @@ pub struct BatchQuery {
 /// the server log.
 pub async fn batch(
     State(state): State<AppState>,
+    auth: Required,
     Query(q): Query<BatchQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let agency = checking_agency(&auth, q.agency.as_deref())?;
+    let actor = auth.actor().to_string();
     let scenario = scenario(&q.scenario)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -377,7 +442,6 @@ pub async fn batch(
         .map_err(|e| ApiError::bad_request(format!("无法读取文件：{e}"), e.to_string()))?;
     let batch_id = format!("B{}", creditloop_store::new_check_id(Utc::now()));
     let on = state.today();
-    let agency = q.agency.as_deref().map(ids::normalize);
 
     match out_format {
         OutFormat::Csv => {
@@ -393,7 +457,8 @@ pub async fn batch(
                 let result = (|| -> Result<batch_check::BatchSummary, String> {
                     let mut sink: Box<dyn ResultSink> =
                         Box::new(CsvSink::new(writer).map_err(|e| e.to_string())?);
-                    let summary = run_batch(&state, &scenario, on, agency, id, rows, &mut *sink)?;
+                    let summary =
+                        run_batch_by(&state, &actor, &scenario, on, agency, id, rows, &mut *sink)?;
                     sink.finish().map_err(|e| e.to_string())?;
                     Ok(summary)
                 })();
@@ -429,7 +494,8 @@ pub async fn batch(
                 let path = dir.path().join("results.xlsx");
                 let mut sink: Box<dyn ResultSink> =
                     Box::new(XlsxSink::create(&path).map_err(|e| e.to_string())?);
-                let summary = run_batch(&state, &scenario, on, agency, id, rows, &mut *sink)?;
+                let summary =
+                    run_batch_by(&state, &actor, &scenario, on, agency, id, rows, &mut *sink)?;
                 sink.finish().map_err(|e| e.to_string())?;
                 let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
                 Ok::<_, String>((summary, bytes))
@@ -460,9 +526,33 @@ pub async fn batch(
 }
 
 /// Runs a batch over the current snapshot, storing through the check log; returns when every row is
-/// durable.
+/// durable. The actor of its audit entries is `anonymous` (the CLI); see [`run_batch_by`].
 pub fn run_batch(
     state: &AppState,
+    scenario: &Scenario,
+    on: chrono::NaiveDate,
+    agency: Option<String>,
+    batch_id: String,
+    rows: impl Iterator<Item = creditloop_ingest::RawRowResult>,
+    sink: &mut dyn ResultSink,
+) -> Result<batch_check::BatchSummary, String> {
+    run_batch_by(
+        state,
+        audit::ANONYMOUS,
+        scenario,
+        on,
+        agency,
+        batch_id,
+        rows,
+        sink,
+    )
+}
+
+/// [`run_batch`] with the actor who asked.
+#[allow(clippy::too_many_arguments)]
+pub fn run_batch_by(
+    state: &AppState,
+    actor: &str,
     scenario: &Scenario,
     on: chrono::NaiveDate,
     agency: Option<String>,
@@ -483,7 +573,7 @@ pub fn run_batch(
     let summary = batch_check::run(&snap, &req, rows, sink, &mut |group| {
         // Each row's check is audited like a single check; the writers batch them.
         for c in &group {
-            audited.push(state.audit.submit(checks::audit_entry(c)));
+            audited.push(state.audit.submit(checks::audit_entry_by(c, actor)));
         }
         pending.push(state.check_log.submit(group)?);
         Ok(())

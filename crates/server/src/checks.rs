@@ -245,7 +245,12 @@ pub fn check_and_store(
 /// The audit entry of a check: who asked, about whom, which receipt, the digest of the answer, and
 /// the catalogue and data versions that gave it.
 pub fn audit_entry(c: &creditloop_store::StoredCheck) -> NewEntry {
-    let mut e = NewEntry::new(crate::audit::ANONYMOUS, Action::Check)
+    audit_entry_by(c, crate::audit::ANONYMOUS)
+}
+
+/// [`audit_entry`] with the actor who asked (the authenticated user or token).
+pub fn audit_entry_by(c: &creditloop_store::StoredCheck, actor: &str) -> NewEntry {
+    let mut e = NewEntry::new(actor, Action::Check)
         .object(c.id.clone())
         .result(c.answer.as_bytes())
         .catalogue_version(c.catalogue_version.clone())

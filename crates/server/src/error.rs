@@ -11,6 +11,20 @@ pub enum ApiError {
     /// 400: the request could not be read (bad JSON, bad multipart, bad query).
     #[error("bad request: {en}")]
     BadRequest { zh: String, en: String },
+    /// 401: no credentials where they are needed, or a token that is unknown, expired or revoked.
+    /// Answered with `WWW-Authenticate: Bearer`.
+    #[error("unauthorized: {en}")]
+    Unauthorized { zh: String, en: String },
+    /// 403: authenticated, but the access rules (`creditloop_domain::access::allows`) say no.
+    #[error("forbidden: {en}")]
+    Forbidden { zh: String, en: String },
+    /// 429: too many attempts (failed logins); try again after `retry_after` seconds.
+    #[error("too many requests: {en}")]
+    TooManyRequests {
+        zh: String,
+        en: String,
+        retry_after: u64,
+    },
     /// 404: nothing at that identifier.
     #[error("not found: {en}")]
     NotFound { zh: String, en: String },
@@ -63,6 +77,27 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 "Bad request",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::Unauthorized { zh, en } => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::Forbidden { zh, en } => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                zh.clone(),
+                en.clone(),
+            ),
+            ApiError::TooManyRequests { zh, en, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
                 zh.clone(),
                 en.clone(),
             ),
@@ -139,12 +174,26 @@ impl IntoResponse for ApiError {
             detail_zh: zh,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized { .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"creditloop\""),
+                );
+            }
+            ApiError::TooManyRequests { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use creditloop_domain::access::Principal;
 use creditloop_domain::ids;
 use creditloop_domain::intake::RejectedRow;
 use creditloop_domain::record::{AgencyRef, Category};
@@ -64,10 +65,16 @@ fn validator(
     state: &AppState,
     category: Option<Category>,
     agency: Option<&str>,
+    by: &Principal,
 ) -> Result<Validator, ApiError> {
     let mut cfg = ValidatorConfig::new(state.today());
     cfg.category = category;
     cfg.deadline_working_days = state.deadline_working_days;
+    // An agency's users submit only their own agency's records: rows naming another source unit
+    // are rejected row by row. The credit office may submit on behalf of any agency.
+    if by.role.is_agency() {
+        cfg.required_source = agency.map(ids::normalize);
+    }
     if let Some(code) = agency {
         cfg.default_source_unit = Some(
             agency_ref(&*state.store, code).map_err(|(zh, en)| ApiError::bad_request(zh, en))?,
@@ -92,17 +99,24 @@ fn ingest_error(e: creditloop_ingest::IngestError) -> ApiError {
 /// The audit entry of a submission (报送): the batches written, the digest of the report and its
 /// counts. The CLI's import appends the same.
 pub fn submission_entry(report: &ImportReport, agency: Option<&str>) -> creditloop_audit::NewEntry {
-    let mut entry = creditloop_audit::NewEntry::new(
-        crate::audit::ANONYMOUS,
-        creditloop_audit::Action::RecordSubmission,
-    )
-    .object(report.batches.join(","))
-    .result(&serde_json::to_vec(&report_json(report)).unwrap_or_default())
-    .detail(json!({
-        "accepted": report.counts.accepted, "rejected": report.counts.rejected,
-        "duplicates": report.counts.duplicates, "late": report.counts.late,
-        "new_versions": report.counts.new_versions,
-    }));
+    submission_entry_by(report, agency, crate::audit::ANONYMOUS)
+}
+
+/// [`submission_entry`] with the actor who submitted (the authenticated user or token).
+pub fn submission_entry_by(
+    report: &ImportReport,
+    agency: Option<&str>,
+    actor: &str,
+) -> creditloop_audit::NewEntry {
+    let mut entry =
+        creditloop_audit::NewEntry::new(actor, creditloop_audit::Action::RecordSubmission)
+            .object(report.batches.join(","))
+            .result(&serde_json::to_vec(&report_json(report)).unwrap_or_default())
+            .detail(json!({
+                "accepted": report.counts.accepted, "rejected": report.counts.rejected,
+                "duplicates": report.counts.duplicates, "late": report.counts.late,
+                "new_versions": report.counts.new_versions,
+            }));
     if let Some(a) = agency {
         entry = entry.agency(ids::normalize(a));
     }
@@ -116,8 +130,9 @@ fn after_submission(
     state: &AppState,
     report: &ImportReport,
     agency: Option<&str>,
+    by: &Principal,
 ) -> Result<(), ApiError> {
-    let entry = submission_entry(report, agency);
+    let entry = submission_entry_by(report, agency, &by.user_id);
     crate::audit::append_blocking(&state.audit, entry).map_err(ApiError::Internal)?;
     if let Err(e) = state.read.refresh(&*state.store) {
         tracing::warn!(error = %e, "index refresh after a submission failed");
@@ -126,9 +141,11 @@ fn after_submission(
     Ok(())
 }
 
-/// Submits JSON records (already parsed).
+/// Submits JSON records (already parsed) as `by`, for `agency` (which the caller has checked `by`
+/// may act for).
 pub fn submit_json(
     state: &AppState,
+    by: &Principal,
     value: Value,
     category: Option<Category>,
     agency: Option<String>,
@@ -136,7 +153,7 @@ pub fn submit_json(
     body: &[u8],
 ) -> Result<Value, ApiError> {
     let rows = creditloop_ingest::read_json_value(value);
-    let validator = validator(state, category, agency.as_deref())?;
+    let validator = validator(state, category, agency.as_deref(), by)?;
     let opts = ImportOptions {
         all_or_nothing,
         source_name: "api".into(),
@@ -146,13 +163,14 @@ pub fn submit_json(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
-    after_submission(state, &report, opts.agency.as_deref())?;
+    after_submission(state, &report, opts.agency.as_deref(), by)?;
     Ok(report_json(&report))
 }
 
-/// Submits an uploaded file.
+/// Submits an uploaded file as `by`, for `q.agency` (checked by the caller).
 pub fn submit_file(
     state: &AppState,
+    by: &Principal,
     name: &str,
     bytes: &[u8],
     category: Option<Category>,
@@ -170,7 +188,7 @@ pub fn submit_file(
     read.sheet = q.sheet.clone();
     let rows =
         creditloop_ingest::read_bytes(bytes.to_vec(), format, &read).map_err(ingest_error)?;
-    let validator = validator(state, category, q.agency.as_deref())?;
+    let validator = validator(state, category, q.agency.as_deref(), by)?;
     let opts = ImportOptions {
         all_or_nothing: q.all_or_nothing,
         source_name: name.to_string(),
@@ -180,7 +198,7 @@ pub fn submit_file(
     };
     let report = creditloop_ingest::import(rows, &validator, &*state.store, &opts, &mut |_| {})
         .map_err(ingest_error)?;
-    after_submission(state, &report, opts.agency.as_deref())?;
+    after_submission(state, &report, opts.agency.as_deref(), by)?;
     Ok(report_json(&report))
 }
 

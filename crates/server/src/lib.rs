@@ -15,15 +15,18 @@ use creditloop_store::{Store, StoreError};
 mod api;
 pub mod audit;
 mod audit_api;
+pub mod auth;
 pub mod batch_check;
 mod check_api;
 pub mod checks;
+pub mod credentials;
 mod error;
 pub mod intake;
 pub mod mask;
 pub mod names;
 mod pages;
 pub mod readpath;
+pub mod session;
 
 pub use check_api::run_batch as check_api_run_batch;
 pub use error::ApiError;
@@ -49,6 +52,11 @@ pub struct AppState {
     pub audit: Arc<creditloop_audit::AuditLog>,
     /// The in-memory name index of the portal search and `GET /api/v1/subjects?q=`.
     pub names: Arc<names::NameIndex>,
+    /// Development and demo only: anonymous callers act as the credit office administrator. Off by
+    /// default; `creditloop serve --open-access` and `creditloop demo` turn it on.
+    pub open_access: bool,
+    /// API tokens looked up recently (see [`auth::TokenCache`]).
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -96,6 +104,8 @@ impl AppState {
             feedback_working_days: creditloop_domain::feedback::DEFAULT_FEEDBACK_WORKING_DAYS,
             audit,
             names,
+            open_access: false,
+            tokens: Arc::new(auth::TokenCache::default()),
         })
     }
 

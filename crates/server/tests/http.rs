@@ -30,6 +30,8 @@ async fn start_on(dir: Arc<tempfile::TempDir>, today: &str) -> TestServer {
     )
     .expect("audit log");
     let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
+    // These tests are about the API and pages, not access: see tests/access.rs for that.
+    state.open_access = true;
     state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

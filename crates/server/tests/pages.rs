@@ -28,6 +28,8 @@ async fn start() -> TestServer {
     )
     .expect("audit log");
     let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
+    // These tests are about the API and pages, not access: see tests/access.rs for that.
+    state.open_access = true;
     state.today = NaiveDate::from_ymd_opt(2024, 6, 28);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -15,10 +15,12 @@ use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow};
 use creditloop_domain::record::{Category, CreditRecord, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
+pub mod access;
 mod plan;
 pub mod postgres;
 pub mod sqlite;
 
+pub use access::{Credentials, StoredSession, StoredToken, StoredUser};
 pub use plan::{ExistingVersion, Plan, PlannedRow, Supersedes, plan_batch};
 
 /// Errors of the storage layer.
@@ -295,8 +297,9 @@ pub struct CheckStat {
     pub with_feedback: u64,
 }
 
-/// The storage interface. Every implementation passes `tests/conformance.rs`.
-pub trait Store: Send + Sync {
+/// The storage interface. Every implementation passes `tests/conformance.rs`. Users, tokens and
+/// sessions are its [`Credentials`] part.
+pub trait Store: Credentials + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

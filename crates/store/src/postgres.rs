@@ -34,6 +34,8 @@ use crate::{
 };
 use creditloop_domain::feedback::Feedback;
 
+mod access;
+
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
 const MIGRATIONS: &[(i32, &str, &str)] = &[
     (
@@ -55,6 +57,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         4,
         "portal",
         include_str!("../migrations/postgres/0004_portal.sql"),
+    ),
+    (
+        5,
+        "access",
+        include_str!("../migrations/postgres/0005_access.sql"),
     ),
 ];
 

@@ -33,6 +33,8 @@ use crate::{
 };
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 
+mod access;
+
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -54,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "portal",
         include_str!("../migrations/sqlite/0004_portal.sql"),
+    ),
+    (
+        5,
+        "access",
+        include_str!("../migrations/sqlite/0005_access.sql"),
     ),
 ];
 

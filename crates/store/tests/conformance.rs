@@ -1668,6 +1668,115 @@ fn dashboard_stats(ctx: &Ctx) {
     );
 }
 
+fn user_fixture(name: &str) -> creditloop_store::StoredUser {
+    creditloop_store::StoredUser {
+        username: name.into(),
+        display_name: "上海经办人".into(),
+        role: creditloop_domain::access::Role::AgencyOfficer,
+        agency: Some(SHANGHAI.into()),
+        subject: None,
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        totp_secret: None,
+        disabled: false,
+        created_at: at(1, 9),
+        updated_at: at(1, 9),
+    }
+}
+
+fn users_are_kept(ctx: &Ctx) {
+    let s = ctx.store();
+    let u = user_fixture("zhang");
+    assert!(s.put_user(&u).expect("put"));
+    assert!(!s.put_user(&u).expect("taken"), "a name is taken once");
+    assert_eq!(s.user("zhang").expect("read"), Some(u.clone()));
+    assert_eq!(s.user("nobody").expect("read"), None);
+    let mut changed = u.clone();
+    changed.password_hash = "$argon2id$new".into();
+    changed.totp_secret = Some("JBSWY3DPEHPK3PXP".into());
+    changed.disabled = true;
+    changed.updated_at = at(2, 9);
+    assert!(s.update_user(&changed).expect("update"));
+    assert!(!s.update_user(&user_fixture("ghost")).expect("no such user"));
+    assert_eq!(s.user("zhang").expect("read"), Some(changed));
+    let mut admin = user_fixture("admin");
+    admin.role = creditloop_domain::access::Role::CreditOfficeAdmin;
+    admin.agency = None;
+    assert!(s.put_user(&admin).expect("put"));
+    let names: Vec<String> = s
+        .users()
+        .expect("list")
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, vec!["admin".to_string(), "zhang".to_string()]);
+
+    let session = creditloop_store::StoredSession {
+        id_hash: "ab".repeat(32),
+        username: "zhang".into(),
+        csrf_token: "csrf".into(),
+        created_at: at(3, 9),
+        expires_at: at(3, 17),
+    };
+    s.put_session(&session).expect("session");
+    assert_eq!(
+        s.session(&session.id_hash).expect("read"),
+        Some(session.clone())
+    );
+    s.delete_session(&session.id_hash).expect("logout");
+    s.delete_session(&session.id_hash).expect("twice is fine");
+    assert_eq!(s.session(&session.id_hash).expect("read"), None);
+}
+
+fn tokens_are_kept_as_hashes(ctx: &Ctx) {
+    let s = ctx.store();
+    let t = creditloop_store::StoredToken {
+        name: "shanghai-approvals".into(),
+        token_hash: "cd".repeat(32),
+        role: creditloop_domain::access::Role::AgencySystem,
+        agency: Some(SHANGHAI.into()),
+        subject: None,
+        created_by: "cli".into(),
+        created_at: at(1, 9),
+        expires_at: Some(at(20, 9)),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    assert!(s.put_token(&t).expect("put"));
+    assert!(!s.put_token(&t).expect("taken"), "a name is taken once");
+    let mut other_hash = t.clone();
+    other_hash.name = "other".into();
+    assert!(
+        !s.put_token(&other_hash).expect("same hash"),
+        "a hash is taken once"
+    );
+    assert_eq!(
+        s.token_by_hash(&t.token_hash).expect("read"),
+        Some(t.clone())
+    );
+    assert_eq!(s.token_by_hash(&"00".repeat(32)).expect("read"), None);
+    assert!(t.is_valid_at(at(2, 9)));
+    assert!(!t.is_valid_at(at(20, 9)), "expired at its expiry");
+
+    s.touch_token(&t.token_hash, at(3, 10)).expect("touch");
+    assert!(
+        s.revoke_token("shanghai-approvals", at(4, 10))
+            .expect("revoke")
+    );
+    assert!(
+        !s.revoke_token("shanghai-approvals", at(5, 10))
+            .expect("again")
+    );
+    assert!(!s.revoke_token("nothing", at(5, 10)).expect("unknown"));
+    let held = s
+        .token_by_hash(&t.token_hash)
+        .expect("read")
+        .expect("kept after revocation");
+    assert_eq!(held.last_used_at, Some(at(3, 10)));
+    assert_eq!(held.revoked_at, Some(at(4, 10)));
+    assert!(!held.is_valid_at(at(2, 9)), "revoked is never valid");
+    assert_eq!(s.tokens().expect("list").len(), 1);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1721,6 +1830,8 @@ conformance!(
     subject_names_and_agency_batches,
     credit_reports_are_kept,
     dashboard_stats,
+    users_are_kept,
+    tokens_are_kept_as_hashes,
 );
 
 #[test]

@@ -115,6 +115,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state =
         AppState::with_read_path(store, Arc::new(audit), ReadPath::from_index(index, 0))?;
     state.today = o.today;
+    // The load generator calls without a token, as the demo does.
+    state.open_access = true;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

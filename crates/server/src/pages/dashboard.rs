@@ -51,7 +51,8 @@ fn first_of_month(d: NaiveDate) -> NaiveDate {
 }
 
 /// `GET /dashboard`.
-pub async fn page(State(state): State<AppState>) -> PageResult {
+pub async fn page(State(state): State<AppState>, auth: crate::auth::Auth) -> PageResult {
+    auth.permit(&creditloop_domain::access::Act::ViewDashboard)?;
     let today = state.today();
     let from = first_of_month(today)
         .checked_sub_months(Months::new(MONTHS - 1))

@@ -2,8 +2,11 @@
 //! run a credit check and give feedback, and see the agency's own submissions and checks with their
 //! timeliness.
 //!
-//! Until login lands, the agency is chosen with a field (报送单位统一社会信用代码), clearly marked as
-//! a stand-in; every workbench link and form carries it. Submissions and checks go through the same
+//! Every page needs an authenticated caller ([`Required`]): a logged-in user, or anyone under open
+//! access. A user of an agency works as that agency, whatever the field says; only a caller of no
+//! agency (the credit office administrator, open access) chooses one with the field
+//! (报送单位统一社会信用代码) that every workbench link and form carries. What the caller may do is
+//! asked of the access rules as in the API. Submissions and checks go through the same
 //! functions as the API (`intake::submit_json` / `submit_file`, `check_api::run_check`,
 //! `check_api::give_feedback`), so they are validated, stored and audited the same way.
 
@@ -23,14 +26,20 @@ use creditloop_store::CheckQuery;
 
 use super::{Nav, PageResult, decision_zh, field, form_pairs, layout, scenario_zh, see_other};
 use crate::api::SubmitQuery;
+use crate::auth::{Required, permit};
 use crate::check_api::{FeedbackRequest, give_feedback, run_check};
 use crate::checks::CheckRequest;
 use crate::error::ApiError;
 use crate::{AppState, intake, mask};
+use creditloop_domain::access::Act;
 
-/// The agency named by the stand-in field, normalised; `None` when absent.
-fn agency_of(pairs: &[(String, String)]) -> Option<String> {
-    field(pairs, "agency").map(ids::normalize)
+/// The agency of the workbench: the caller's own; only a caller of no agency (the credit office,
+/// open access) names one with the field. `None` when there is neither.
+fn agency_of(auth: &Required, pairs: &[(String, String)]) -> Option<String> {
+    auth.0
+        .agency
+        .clone()
+        .or_else(|| field(pairs, "agency").map(ids::normalize))
 }
 
 /// Checks the agency code (its check character) and finds its name in the agencies table.
@@ -56,7 +65,7 @@ fn agency_input(agency: &str) -> Markup {
         div.field {
             label for="agency" { "报送单位统一社会信用代码" }
             input #agency name="agency" value=(agency) required autocomplete="off" aria-describedby="agency-note" maxlength="18";
-            span #agency-note .muted { "（临时字段：登录功能上线后由登录账号确定所属单位）" }
+            span #agency-note .muted { "（部门用户以登录账号所属单位为准；本字段仅供信用办选择单位）" }
         }
     }
 }
@@ -92,12 +101,13 @@ fn choose_agency(action: &str, agency: &str, error: Option<String>) -> Markup {
 /// Resolves the agency of a GET page, or renders the chooser.
 async fn page_agency(
     state: &AppState,
+    auth: &Required,
     raw: Option<String>,
     action: &str,
     title: &str,
 ) -> Result<Result<(String, String, Vec<(String, String)>), axum::response::Response>, ApiError> {
     let pairs = form_pairs(raw.as_deref().unwrap_or("").as_bytes());
-    let code = agency_of(&pairs);
+    let code = agency_of(auth, &pairs);
     let st = state.clone();
     let c = code.clone();
     let checked = tokio::task::spawn_blocking(move || checked_agency(&st, c.as_deref())).await?;
@@ -115,8 +125,13 @@ async fn page_agency(
 }
 
 /// `GET /workbench`: choose the agency; links to the workbench's pages.
-pub async fn home(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
-    let (code, name, _) = match page_agency(&state, raw, "/workbench", "部门工作台").await? {
+pub async fn home(
+    State(state): State<AppState>,
+    auth: Required,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (code, name, _) = match page_agency(&state, &auth, raw, "/workbench", "部门工作台").await?
+    {
         Ok(a) => a,
         Err(page) => return Ok(page),
     };
@@ -199,12 +214,16 @@ const PENALTY_FIELDS: [(&str, &str, &str, &str, bool); 14] = [
 const COUNTERPARTS: [&str; 3] = ["法人及非法人组织", "个体工商户", "自然人"];
 
 /// `GET /workbench/submit`: the single-penalty form and the file upload.
-pub async fn submit_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
-    let (code, name, _) = match page_agency(&state, raw, "/workbench/submit", "信息报送").await?
-    {
-        Ok(a) => a,
-        Err(page) => return Ok(page),
-    };
+pub async fn submit_page(
+    State(state): State<AppState>,
+    auth: Required,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let (code, name, _) =
+        match page_agency(&state, &auth, raw, "/workbench/submit", "信息报送").await? {
+            Ok(a) => a,
+            Err(page) => return Ok(page),
+        };
     let body = html! {
         h1 { "信息报送" }
         (agency_bar(&code, &name))
@@ -266,9 +285,9 @@ pub async fn submit_page(State(state): State<AppState>, RawQuery(raw): RawQuery)
 }
 
 /// `POST /workbench/submit/form`: one penalty, as the API's JSON submission.
-pub async fn submit_form(State(state): State<AppState>, body: Bytes) -> PageResult {
+pub async fn submit_form(State(state): State<AppState>, auth: Required, body: Bytes) -> PageResult {
     let pairs = form_pairs(&body);
-    let agency = agency_of(&pairs);
+    let agency = agency_of(&auth, &pairs);
     let mut rec = Map::new();
     for (n, zh, ..) in PENALTY_FIELDS {
         if let Some(v) = field(&pairs, n) {
@@ -284,10 +303,13 @@ pub async fn submit_form(State(state): State<AppState>, body: Bytes) -> PageResu
     let value = Value::Object(rec);
     let bytes = serde_json::to_vec(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
     let st = state.clone();
+    let by = auth.0.clone();
     let report = tokio::task::spawn_blocking(move || {
         let (code, name) = checked_agency(&st, agency.as_deref())?;
+        permit(Some(&by), &Act::SubmitRecords { agency: &code })?;
         let r = intake::submit_json(
             &st,
+            &by,
             value,
             Some(Category::Penalty),
             Some(code.clone()),
@@ -301,7 +323,11 @@ pub async fn submit_form(State(state): State<AppState>, body: Bytes) -> PageResu
 }
 
 /// `POST /workbench/submit/file`: a file, as the API's upload.
-pub async fn submit_file(State(state): State<AppState>, mut mp: Multipart) -> PageResult {
+pub async fn submit_file(
+    State(state): State<AppState>,
+    auth: Required,
+    mut mp: Multipart,
+) -> PageResult {
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request(
             format!("无法读取上传表单：{e}"),
@@ -333,11 +359,17 @@ pub async fn submit_file(State(state): State<AppState>, mut mp: Multipart) -> Pa
             )
         })?),
     };
-    let agency = agency.map(|a| ids::normalize(&a)).filter(|a| !a.is_empty());
+    let agency = auth
+        .0
+        .agency
+        .clone()
+        .or_else(|| agency.map(|a| ids::normalize(&a)).filter(|a| !a.is_empty()));
+    let by = auth.0.clone();
     let st = state.clone();
     let file_name = name.clone();
     let report = tokio::task::spawn_blocking(move || {
         let (code, agency_name) = checked_agency(&st, agency.as_deref())?;
+        permit(Some(&by), &Act::SubmitRecords { agency: &code })?;
         let q = SubmitQuery {
             category: None,
             agency: Some(code.clone()),
@@ -345,7 +377,7 @@ pub async fn submit_file(State(state): State<AppState>, mut mp: Multipart) -> Pa
             sheet: None,
             all_or_nothing: false,
         };
-        let r = intake::submit_file(&st, &file_name, &data, category, &q)?;
+        let r = intake::submit_file(&st, &by, &file_name, &data, category, &q)?;
         Ok::<_, ApiError>((code, agency_name, r))
     })
     .await??;
@@ -431,10 +463,25 @@ fn result_page(
 
 /// `GET /workbench/batches/{id}/rejects.csv`: the rejected rows of a batch, to correct and send
 /// again (the same CSV as the API's `Accept: text/csv`).
-pub async fn rejects_csv(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+pub async fn rejects_csv(
+    State(state): State<AppState>,
+    auth: Required,
+    Path(id): Path<String>,
+) -> PageResult {
     let store = state.store.clone();
     let i = id.clone();
-    let rows = tokio::task::spawn_blocking(move || store.rejects(&i)).await??;
+    let by = auth.0.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let owner = store.batch(&i)?.and_then(|b| b.agency);
+        permit(
+            Some(&by),
+            &Act::ReadBatch {
+                owner: owner.as_deref(),
+            },
+        )?;
+        Ok::<_, ApiError>(store.rejects(&i)?)
+    })
+    .await??;
     let csv = intake::rejects_csv(&rows)?;
     let safe: String = id
         .chars()
@@ -454,12 +501,19 @@ pub async fn rejects_csv(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 /// `GET /workbench/submissions`: the agency's batches with their timeliness.
-pub async fn submissions(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn submissions(
+    State(state): State<AppState>,
+    auth: Required,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (code, name, _) =
-        match page_agency(&state, raw, "/workbench/submissions", "报送记录").await? {
+        match page_agency(&state, &auth, raw, "/workbench/submissions", "报送记录").await? {
             Ok(a) => a,
             Err(page) => return Ok(page),
         };
+    auth.permit(&Act::ListBatches {
+        agency: Some(&code),
+    })?;
     let store = state.store.clone();
     let c = code.clone();
     let batches = tokio::task::spawn_blocking(move || store.batches_of(&c, 200)).await??;
@@ -508,9 +562,13 @@ pub async fn submissions(State(state): State<AppState>, RawQuery(raw): RawQuery)
 }
 
 /// `GET /workbench/check`: the credit check form.
-pub async fn check_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn check_page(
+    State(state): State<AppState>,
+    auth: Required,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (code, name, pairs) =
-        match page_agency(&state, raw, "/workbench/check", "事前信用查询").await? {
+        match page_agency(&state, &auth, raw, "/workbench/check", "事前信用查询").await? {
             Ok(a) => a,
             Err(page) => return Ok(page),
         };
@@ -544,9 +602,9 @@ pub async fn check_page(State(state): State<AppState>, RawQuery(raw): RawQuery) 
 }
 
 /// `POST /workbench/check`: runs the check as the API does, then shows its receipt.
-pub async fn check_run(State(state): State<AppState>, body: Bytes) -> PageResult {
+pub async fn check_run(State(state): State<AppState>, auth: Required, body: Bytes) -> PageResult {
     let pairs = form_pairs(&body);
-    let agency = agency_of(&pairs);
+    let agency = agency_of(&auth, &pairs);
     let st = state.clone();
     let a = agency.clone();
     let (code, _) =
@@ -560,7 +618,8 @@ pub async fn check_run(State(state): State<AppState>, body: Bytes) -> PageResult
     if req.subject.is_empty() {
         return Err(ApiError::bad_request("请填写查询主体", "the subject is required").into());
     }
-    let answer = run_check(&state, &req).await?;
+    auth.permit(&Act::RunCheck { agency: &code })?;
+    let answer = run_check(&state, &req, auth.actor()).await?;
     let receipt = answer
         .get("receipt")
         .and_then(Value::as_str)
@@ -576,11 +635,12 @@ pub async fn check_run(State(state): State<AppState>, body: Bytes) -> PageResult
 /// the feedback given.
 pub async fn check_result(
     State(state): State<AppState>,
+    auth: Required,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let pairs = form_pairs(raw.as_deref().unwrap_or("").as_bytes());
-    let agency = agency_of(&pairs).unwrap_or_default();
+    let agency = agency_of(&auth, &pairs).unwrap_or_default();
     let store = state.store.clone();
     let i = id.clone();
     let found = tokio::task::spawn_blocking(move || store.check_receipt(&i)).await??;
@@ -591,6 +651,9 @@ pub async fn check_result(
         )
         .into());
     };
+    auth.permit(&Act::ReadCheck {
+        owner: c.agency.as_deref(),
+    })?;
     let agency = if agency.is_empty() {
         c.agency.clone().unwrap_or_default()
     } else {
@@ -714,11 +777,12 @@ pub async fn check_result(
 /// `POST /workbench/checks/{id}/feedback`: stores the feedback as the API does, then shows the check.
 pub async fn check_feedback(
     State(state): State<AppState>,
+    auth: Required,
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
     let pairs = form_pairs(&body);
-    let agency = agency_of(&pairs);
+    let agency = agency_of(&auth, &pairs);
     let req = FeedbackRequest {
         outcome: field(&pairs, "outcome").unwrap_or("").to_string(),
         measures: pairs
@@ -729,7 +793,7 @@ pub async fn check_feedback(
         note: field(&pairs, "note").map(str::to_string),
         agency: agency.clone(),
     };
-    give_feedback(&state, id.clone(), req).await?;
+    give_feedback(&state, &auth.0, id.clone(), req).await?;
     let mut to = format!("/workbench/checks/{}", urlencoding::encode(&id));
     if let Some(a) = agency {
         to.push('?');
@@ -739,12 +803,19 @@ pub async fn check_feedback(
 }
 
 /// `GET /workbench/checks`: the agency's checks with their feedback and overdue marks.
-pub async fn checks_list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> PageResult {
+pub async fn checks_list(
+    State(state): State<AppState>,
+    auth: Required,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
     let (code, name, _) =
-        match page_agency(&state, raw, "/workbench/checks", "查询与反馈记录").await? {
+        match page_agency(&state, &auth, raw, "/workbench/checks", "查询与反馈记录").await? {
             Ok(a) => a,
             Err(page) => return Ok(page),
         };
+    auth.permit(&Act::ListChecks {
+        agency: Some(&code),
+    })?;
     let today = state.today();
     let days = state.feedback_working_days;
     let cutoff = overdue_cutoff(WorkingCalendar::builtin(), today, days);
