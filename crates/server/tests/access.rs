@@ -3,11 +3,11 @@
 //! `creditloop token create` does.
 
 use std::sync::Arc;
+
+mod common;
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use creditloop_domain::access::Role;
-use creditloop_server::AppState;
 use creditloop_server::credentials::{TokenRequest, issue_token, revoke_token};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -26,33 +26,15 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let store: Arc<dyn creditloop_store::Store> =
-            Arc::from(creditloop_store::open(&url).expect("open store"));
-        let audit = Arc::new(
-            creditloop_server::audit::open_signing(
-                &creditloop_server::audit::audit_url(&url),
-                &creditloop_server::audit::default_key_path(&url),
-                true,
-            )
-            .expect("audit log"),
-        );
-        let mut state = AppState::new(store.clone(), audit.clone()).expect("state");
-        state.today = Some(NaiveDate::from_ymd_opt(2024, 6, 7).expect("date"));
+        let mut state = common::state_in(dir.path(), "2024-06-07", false);
         // Revocations take effect at once.
         state.tokens = Arc::new(creditloop_server::auth::TokenCache::new(Duration::ZERO));
         assert!(!state.open_access, "open access is off by default");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, creditloop_server::router(state)).await;
-        });
+        let s = common::serve(state).await;
         Server {
-            base: format!("http://{addr}"),
-            store,
-            audit,
+            base: s.base,
+            store: s.store,
+            audit: s.audit,
             _dir: dir,
         }
     }

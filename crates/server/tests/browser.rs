@@ -7,14 +7,13 @@
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (see `scripts/install-browser.sh`) the
 //! test prints `SKIPPED: …` and passes, except under `CI=true`, where it fails.
 
+mod common;
+
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use creditloop_server::AppState;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -59,26 +58,7 @@ fn start_driver() -> (Driver, u16) {
 }
 
 async fn start_server(dir: &Path) -> String {
-    let url = format!("sqlite://{}", dir.join("t.db").display());
-    let store = creditloop_store::open(&url).expect("open store");
-    let audit = creditloop_server::audit::open_signing(
-        &creditloop_server::audit::audit_url(&url),
-        &creditloop_server::audit::default_key_path(&url),
-        true,
-    )
-    .expect("audit log");
-    let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
-    // These tests are about the API and pages, not access: see tests/access.rs for that.
-    state.open_access = true;
-    state.today = NaiveDate::from_ymd_opt(2024, 6, 28);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, creditloop_server::router(state)).await;
-    });
-    format!("http://{addr}")
+    common::start_in(dir, "2024-06-28").await.base
 }
 
 async fn seed(base: &str) {

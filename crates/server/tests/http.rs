@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use creditloop_server::AppState;
+mod common;
+
 use serde_json::{Value, json};
 
 struct TestServer {
@@ -21,27 +21,9 @@ async fn start() -> TestServer {
 
 /// A server over the SQLite file in `dir`, whose "today" is `today`.
 async fn start_on(dir: Arc<tempfile::TempDir>, today: &str) -> TestServer {
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = creditloop_store::open(&url).expect("open store");
-    let audit = creditloop_server::audit::open_signing(
-        &creditloop_server::audit::audit_url(&url),
-        &creditloop_server::audit::default_key_path(&url),
-        true,
-    )
-    .expect("audit log");
-    let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
-    // These tests are about the API and pages, not access: see tests/access.rs for that.
-    state.open_access = true;
-    state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, creditloop_server::router(state)).await;
-    });
+    let s = common::start_in(dir.path(), today).await;
     TestServer {
-        base: format!("http://{addr}"),
+        base: s.base,
         _dir: dir,
     }
 }
@@ -649,8 +631,9 @@ async fn records_written_by_another_process_reach_checks() {
     let s = start_on(dir, "2024-06-28").await;
     let other = creditloop_store::open(&url).expect("open");
     let validator = creditloop_ingest::Validator::new({
-        let mut cfg =
-            creditloop_ingest::ValidatorConfig::new(NaiveDate::from_ymd_opt(2024, 6, 28).unwrap());
+        let mut cfg = creditloop_ingest::ValidatorConfig::new(
+            chrono::NaiveDate::from_ymd_opt(2024, 6, 28).unwrap(),
+        );
         cfg.category = Some(creditloop_domain::record::Category::DishonestDebtor);
         cfg
     });

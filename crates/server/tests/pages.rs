@@ -2,10 +2,8 @@
 //! (search, profile, lists, report and its verification), the workbench (form and file
 //! submissions with their error report, checks and feedback, the agency's lists) and the dashboard.
 
-use std::sync::Arc;
+mod common;
 
-use chrono::NaiveDate;
-use creditloop_server::AppState;
 use serde_json::{Value, json};
 
 const AGENCY: &str = "11120000MB19674671";
@@ -19,27 +17,9 @@ struct TestServer {
 
 async fn start() -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = creditloop_store::open(&url).expect("open store");
-    let audit = creditloop_server::audit::open_signing(
-        &creditloop_server::audit::audit_url(&url),
-        &creditloop_server::audit::default_key_path(&url),
-        true,
-    )
-    .expect("audit log");
-    let mut state = AppState::new(Arc::from(store), Arc::new(audit)).expect("state");
-    // These tests are about the API and pages, not access: see tests/access.rs for that.
-    state.open_access = true;
-    state.today = NaiveDate::from_ymd_opt(2024, 6, 28);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, creditloop_server::router(state)).await;
-    });
+    let s = common::start_in(dir.path(), "2024-06-28").await;
     TestServer {
-        base: format!("http://{addr}"),
+        base: s.base,
         _dir: dir,
     }
 }

@@ -1,0 +1,60 @@
+//! The test kit shared by the server's integration tests: the real router on a free port, over a
+//! fresh SQLite file with its audit log and signing key beside it, as `creditloop serve` builds it.
+#![allow(dead_code)] // each test binary uses a part of the kit
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use creditloop_server::AppState;
+
+/// A running test server and what tests reach behind it.
+pub struct TestServer {
+    pub base: String,
+    pub store: Arc<dyn creditloop_store::Store>,
+    pub audit: Arc<creditloop_audit::AuditLog>,
+}
+
+/// The state over the SQLite file `t.db` in `dir`, with "today" fixed and open access as asked
+/// (the API and page tests use it; `tests/access.rs` turns it off).
+pub fn state_in(dir: &Path, today: &str, open_access: bool) -> AppState {
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let store: Arc<dyn creditloop_store::Store> =
+        Arc::from(creditloop_store::open(&url).expect("open store"));
+    let audit = Arc::new(
+        creditloop_server::audit::open_signing(
+            &creditloop_server::audit::audit_url(&url),
+            &creditloop_server::audit::default_key_path(&url),
+            true,
+        )
+        .expect("audit log"),
+    );
+    let mut state = AppState::new(store, audit).expect("state");
+    state.open_access = open_access;
+    state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
+    state
+}
+
+/// Serves `state` on a free loopback port until the test's runtime ends.
+pub async fn serve(state: AppState) -> TestServer {
+    let store = state.store.clone();
+    let audit = state.audit.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, creditloop_server::router(state)).await;
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        store,
+        audit,
+    }
+}
+
+/// A server over the SQLite file in `dir` with open access (the tests about the API and pages, not
+/// about access).
+pub async fn start_in(dir: &Path, today: &str) -> TestServer {
+    serve(state_in(dir, today, true)).await
+}
