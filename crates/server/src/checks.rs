@@ -267,3 +267,43 @@ pub fn audit_entry_by(c: &creditloop_store::StoredCheck, actor: &str) -> NewEntr
     }
     e
 }
+
+/// The audit entry of one stored group of a batch check: the batch, the first and last receipt,
+/// the row count and decisions, and a digest over every row's receipt and answer in order
+/// (SHA-256 of `receipt \n answer \n` for each row), which anyone can recompute from the checks
+/// table to prove the rows unaltered.
+pub fn batch_group_entry(group: &[creditloop_store::StoredCheck], actor: &str) -> NewEntry {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut decisions: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for c in group {
+        h.update(c.id.as_bytes());
+        h.update(b"\n");
+        h.update(c.answer.as_bytes());
+        h.update(b"\n");
+        *decisions.entry(c.decision.as_str()).or_default() += 1;
+    }
+    let digest = hex::encode(h.finalize());
+    let first = group.first();
+    let mut e = NewEntry::new(actor, Action::Check)
+        .object(first.and_then(|c| c.batch_id.clone()).unwrap_or_default())
+        .result(digest.as_bytes())
+        .detail(json!({
+            "batch_id": first.and_then(|c| c.batch_id.clone()),
+            "rows": group.len(),
+            "first_receipt": first.map(|c| c.id.clone()),
+            "last_receipt": group.last().map(|c| c.id.clone()),
+            "rows_digest": digest,
+            "decisions": decisions,
+            "scenario": first.map(|c| c.scenario.clone()),
+        }));
+    if let Some(c) = first {
+        e = e
+            .catalogue_version(c.catalogue_version.clone())
+            .data_version(c.data_version);
+        if let Some(a) = &c.agency {
+            e = e.agency(a.clone());
+        }
+    }
+    e
+}
