@@ -597,6 +597,27 @@ async fn a_batch_check_answers_every_row_and_stores_each() {
         .await
         .unwrap();
     assert_eq!(all["checks"].as_array().unwrap().len(), 3);
+    // The stored rows are audited as one group entry naming its first and last receipt.
+    let log: Value = c
+        .get(format!("{}/api/v1/audit/entries", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let group = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["entry"])
+        .find(|e| e["action"] == "check" && e["detail"]["rows"] == 3)
+        .expect("the batch's audit entry");
+    assert_eq!(
+        group["detail"]["first_receipt"],
+        rows[0][7].to_string().as_str()
+    );
+    assert_eq!(group["detail"]["decisions"]["prohibit"], 1, "{group}");
 
     // The same as XLSX, read back with the importer's own reader.
     let resp = c
