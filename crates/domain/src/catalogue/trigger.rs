@@ -90,6 +90,9 @@ impl std::fmt::Display for TriggerParseError {
 
 impl std::error::Error for TriggerParseError {}
 
+/// What separates the triggers of one cell: `;`, `；` and line breaks.
+const LIST_SEPARATORS: [char; 4] = [';', '；', '\n', '\r'];
+
 /// Longest window a trigger may look back (50 years).
 pub const MAX_MONTHS: u32 = 600;
 
@@ -192,6 +195,16 @@ impl std::str::FromStr for Trigger {
         let t = text.trim();
         if t.is_empty() {
             return Err(err(t, "触发条件为空", "the trigger is empty"));
+        }
+        // The separators of a cell (see `Trigger::parse_list`) cannot be part of one trigger: a
+        // trigger holding one (possible from JSON, one string per trigger) would be written into a
+        // CSV or XLSX cell that reads back as two.
+        if t.contains(LIST_SEPARATORS) {
+            return Err(err(
+                t,
+                "一个触发条件中不能含有分号或换行（多个触发条件之间用 ; 分隔）",
+                "a trigger cannot contain ';', '；' or a line break (they separate triggers)",
+            ));
         }
         let (who, cond) = t.split_once([':', '：']).ok_or_else(|| {
             err(
@@ -381,7 +394,7 @@ impl Trigger {
     pub fn parse_list(cell: &str) -> Result<Vec<Trigger>, Vec<TriggerParseError>> {
         let mut out = Vec::new();
         let mut errors = Vec::new();
-        for part in cell.split([';', '；', '\n', '\r']) {
+        for part in cell.split(LIST_SEPARATORS) {
             if part.trim().is_empty() {
                 continue;
             }
@@ -449,5 +462,29 @@ impl Trigger {
                 s
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing (fuzz target `trigger`): a trigger read from a JSON catalogue (one string per
+    /// trigger) could hold a separator, and the exported cell then imported as two triggers.
+    #[test]
+    fn one_trigger_holds_no_list_separator() {
+        for text in [
+            "class:ab6m；x:s",
+            "class:A;B",
+            "subject:serious_dishonest_list~重大税收违法\n拖欠",
+            "subject:penalty~a\rb",
+        ] {
+            let e = text.parse::<Trigger>().expect_err(text);
+            assert!(e.reason_en.contains("separate triggers"), "{text}: {e}");
+        }
+        let t: Trigger = "class:A|B".parse().expect("valid");
+        let cell = Trigger::format_list(std::slice::from_ref(&t));
+        assert_eq!(Trigger::parse_list(&cell), Ok(vec![t]));
+        assert!(serde_json::from_str::<Trigger>("\"class:A;B\"").is_err());
     }
 }
