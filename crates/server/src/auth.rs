@@ -26,6 +26,7 @@ use creditloop_store::StoredToken;
 use crate::AppState;
 use crate::credentials::{looks_like_token, secret_hash, token_principal};
 use crate::error::ApiError;
+use crate::session::WebSession;
 
 /// The actor of audit entries made by anonymous callers.
 pub const ANONYMOUS: &str = crate::audit::ANONYMOUS;
@@ -125,20 +126,30 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 impl FromRequestParts<AppState> for Required {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match Auth::from_request_parts(parts, state).await?.0 {
-            Some(p) => Ok(Required(p)),
-            None => Err(unauthorized(
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, axum::response::Response> {
+        use axum::response::IntoResponse;
+        match Auth::from_request_parts(parts, state).await {
+            Ok(Auth(Some(p))) => Ok(Required(p)),
+            Ok(Auth(None)) if !parts.uri.path().starts_with("/api/") => {
+                // A person on a page: to the login form, and back here afterwards.
+                Err(crate::pages::login_redirect(parts).into_response())
+            }
+            Ok(Auth(None)) => Err(unauthorized(
                 "请先登录，或在 Authorization 请求头中提供接口令牌（Bearer clt_…）",
                 "authentication required: log in, or send `Authorization: Bearer clt_…`",
-            )),
+            )
+            .into_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError> {
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().unwrap_or("");
         let token = value
@@ -153,9 +164,17 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError>
             })?;
         return token_auth(state, token).await.map(|p| Auth(Some(p)));
     }
-    if let Some(id) = session_cookie(parts)
-        && let Some(p) = crate::session::principal(state, &id).await?
-    {
+    // The CSRF guard may have looked the session up already (a POST); else look it up here.
+    let session = match parts.extensions.get::<Option<WebSession>>() {
+        Some(s) => s.clone(),
+        None => match session_cookie(parts) {
+            Some(id) => crate::session::web_session(state, &id).await?,
+            None => None,
+        },
+    };
+    if let Some(s) = session {
+        let p = s.principal.clone();
+        parts.extensions.insert(Some(s));
         return Ok(Auth(Some(p)));
     }
     Ok(Auth(state.open_access.then(open_access_principal)))
@@ -163,8 +182,12 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Auth, ApiError>
 
 /// The session cookie's value, if the request carries one.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    session_cookie_of(&parts.headers)
+}
+
+/// The session cookie's value among request headers.
+pub fn session_cookie_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -20,6 +20,7 @@ pub mod batch_check;
 mod check_api;
 pub mod checks;
 pub mod credentials;
+pub mod csrf;
 mod error;
 pub mod intake;
 pub mod mask;
@@ -57,6 +58,10 @@ pub struct AppState {
     pub open_access: bool,
     /// API tokens looked up recently (see [`auth::TokenCache`]).
     pub tokens: Arc<auth::TokenCache>,
+    /// Failed web logins per user name (see [`session::LoginThrottle`]).
+    pub logins: Arc<session::LoginThrottle>,
+    /// Whether the session cookie carries `Secure` (served over TLS, or behind a TLS proxy).
+    pub secure_cookies: bool,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -106,6 +111,8 @@ impl AppState {
             names,
             open_access: false,
             tokens: Arc::new(auth::TokenCache::default()),
+            logins: Arc::new(session::LoginThrottle::default()),
+            secure_cookies: false,
         })
     }
 
@@ -182,6 +189,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/batches/{id}/rejects", get(api::batch_rejects))
         .merge(pages::routes())
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -158,12 +158,25 @@ async fn anonymous_callers_reach_only_public_data() {
         "/api/v1/audit/entries/1",
         "/api/v1/audit/proofs/inclusion?seq=1",
         "/api/v1/audit/proofs/consistency?from=1",
-        "/workbench",
-        "/workbench/checks",
         "/dashboard",
     ] {
         let (status, body) = s.get(path, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+    }
+    // The workbench's pages send a person to the login form instead.
+    let no_redirects = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["/workbench", "/workbench/checks", "/workbench/submit"] {
+        let r = no_redirects
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        let to = r.headers()["location"].to_str().expect("location");
+        assert!(to.starts_with("/login?next=%2Fworkbench"), "{path}: {to}");
     }
     for path in [
         "/api/v1/records",

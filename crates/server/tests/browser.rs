@@ -1,7 +1,8 @@
 //! Browser tests: Debian's Chromium, headless, driven through chromedriver (WebDriver) by
 //! fantoccini, against a real server on a free port. The main flows of the pages: search → profile
-//! (the resident number masked) → report; upload a CSV with errors → error table → fixed file →
-//! accepted; check → feedback; the dashboard. Screenshots of the key pages go to
+//! (the resident number masked) → report; log in (the workbench sends an anonymous visitor to the
+//! login form) → upload a CSV with errors → error table → fixed file → accepted; check → feedback;
+//! the dashboard; log out. Open access is off, as in production. Screenshots of the key pages go to
 //! `target/screenshots/` (one of them at a phone's 375 px width) as test artefacts.
 //!
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` (see `scripts/install-browser.sh`) the
@@ -57,11 +58,53 @@ fn start_driver() -> (Driver, u16) {
     (driver, port)
 }
 
-async fn start_server(dir: &Path) -> String {
-    common::start_in(dir, "2024-06-28").await.base
+const OFFICER: &str = "zhang.wei";
+const AUDITOR: &str = "li.na";
+const PASSWORD: &str = "tianjin-credit-2024";
+
+/// The server with open access off, an agency officer and an auditor who log in, and a token that
+/// seeds data.
+async fn start_server(dir: &Path) -> (String, String) {
+    let s = common::serve(common::state_in(dir, "2024-06-28", false)).await;
+    let now = chrono::Utc::now();
+    let officer = creditloop_store::StoredUser {
+        username: OFFICER.into(),
+        display_name: "张伟".into(),
+        role: creditloop_domain::access::Role::AgencyOfficer,
+        agency: Some(AGENCY.into()),
+        subject: None,
+        password_hash: creditloop_server::credentials::hash_password(PASSWORD).expect("hash"),
+        totp_secret: None,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    assert!(s.store.put_user(&officer).expect("user"));
+    let auditor = creditloop_store::StoredUser {
+        username: AUDITOR.into(),
+        display_name: "李娜".into(),
+        role: creditloop_domain::access::Role::Auditor,
+        agency: None,
+        ..officer
+    };
+    assert!(s.store.put_user(&auditor).expect("auditor"));
+    let (token, _) = creditloop_server::credentials::issue_token(
+        &*s.store,
+        &s.audit,
+        &creditloop_server::credentials::TokenRequest {
+            name: "seed",
+            role: creditloop_domain::access::Role::AgencySystem,
+            agency: Some(AGENCY),
+            subject: None,
+            days: Some(1),
+            created_by: "test",
+        },
+    )
+    .expect("token");
+    (s.base, token)
 }
 
-async fn seed(base: &str) {
+async fn seed(base: &str, token: &str) {
     let c = reqwest::Client::new();
     let penalty = json!({
         "行政相对人名称": "天津市恒通达商贸有限公司",
@@ -109,6 +152,7 @@ async fn seed(base: &str) {
     ] {
         let r: Value = c
             .post(url)
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
@@ -175,8 +219,8 @@ async fn the_main_flows_work_in_chromium() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let base = start_server(dir.path()).await;
-    seed(&base).await;
+    let (base, token) = start_server(dir.path()).await;
+    seed(&base, &token).await;
     let (_driver, port) = start_driver();
     let profile_dir = tempfile::tempdir().expect("user data dir");
     let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
@@ -286,6 +330,33 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
     let verdict = wait_css(c, "#verdict").await.text().await.expect("verdict");
     assert!(verdict.contains("验证通过"), "{verdict}");
 
+    // The workbench sends an anonymous visitor to the login form, and back after logging in.
+    c.goto(&format!("{base}/workbench/submit"))
+        .await
+        .expect("workbench");
+    wait_css(c, "#username")
+        .await
+        .send_keys(OFFICER)
+        .await
+        .expect("user name");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(PASSWORD)
+        .await
+        .expect("password");
+    shot(c, "login").await;
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("log in");
+    wait_css(c, "#file").await;
+    let page = source(c).await;
+    assert!(page.contains(OFFICER), "the user is shown");
+    assert!(page.contains("退出登录"));
+
     // Upload with errors → error table → fix → accepted.
     let bad = dir.join("penalties.csv");
     std::fs::write(
@@ -319,7 +390,7 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
     )
     .expect("write csv");
     for (file, want) in [(&bad, "未通过校验"), (&fixed, "校验通过")] {
-        c.goto(&format!("{base}/workbench/submit?agency={AGENCY}"))
+        c.goto(&format!("{base}/workbench/submit"))
             .await
             .expect("submit page");
         wait_css(c, "#file")
@@ -333,7 +404,7 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
             .select_by_value("penalty")
             .await
             .expect("select category");
-        c.find(Locator::Css("form[action='/workbench/submit/file'] button"))
+        c.find(Locator::Css("form[enctype='multipart/form-data'] button"))
             .await
             .expect("upload button")
             .click()
@@ -355,7 +426,7 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
     }
 
     // Check → feedback.
-    c.goto(&format!("{base}/workbench/check?agency={AGENCY}"))
+    c.goto(&format!("{base}/workbench/check"))
         .await
         .expect("check page");
     wait_css(c, "#subject")
@@ -410,12 +481,46 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
         .expect("status");
     assert!(status.contains("不予办理"), "{status}");
 
-    // Dashboard; the profile at a phone's width.
-    c.goto(&format!("{base}/dashboard"))
+    // Log out: the workbench asks for a login again.
+    c.goto(&format!("{base}/workbench"))
         .await
-        .expect("dashboard");
+        .expect("workbench");
+    wait_css(c, "form[action='/logout'] button")
+        .await
+        .click()
+        .await
+        .expect("log out");
+    wait_css(c, "#q").await;
+    c.goto(&format!("{base}/workbench"))
+        .await
+        .expect("workbench");
+    wait_css(c, "#username").await;
+
+    // The dashboard, for an auditor (agency officers see their own figures only).
+    c.goto(&format!("{base}/login?next=%2Fdashboard"))
+        .await
+        .expect("login");
+    wait_css(c, "#username")
+        .await
+        .send_keys(AUDITOR)
+        .await
+        .expect("user name");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password field")
+        .send_keys(PASSWORD)
+        .await
+        .expect("password");
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("log in");
     wait_css(c, "svg").await;
     shot(c, "dashboard").await;
+
+    // The profile at a phone's width.
     c.set_window_size(375, 812).await.expect("phone width");
     c.goto(&profile_url).await.expect("profile");
     wait_css(c, "#basic").await;

@@ -16,9 +16,12 @@ use crate::AppState;
 use crate::error::ApiError;
 
 mod dashboard;
+mod login;
 mod portal;
 mod report;
 mod workbench;
+
+pub(crate) use login::login_redirect;
 
 /// Every page route.
 pub fn routes() -> Router<AppState> {
@@ -35,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/reports/{number}", get(report::show))
         .route("/report/verify", get(report::verify))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
         .route("/workbench", get(workbench::home))
         .route("/workbench/submit", get(workbench::submit_page))
         .route("/workbench/submit/form", post(workbench::submit_form))
@@ -178,6 +183,9 @@ impl IntoResponse for PageError {
         let body = html! {
             h1 { "无法完成请求" }
             p.error role="alert" { (zh) }
+            @if status == StatusCode::UNAUTHORIZED {
+                p { a.button href="/login" { "登录" } }
+            }
             p { a href="/" { "返回首页" } " · " a href="/workbench" { "部门工作台" } }
         };
         (status, layout("出错了", Nav::Portal, body)).into_response()

@@ -127,7 +127,11 @@ pub fn canonical(body: &ReportBody) -> Result<(String, String), serde_json::Erro
 }
 
 /// `GET /subjects/{key}/report`: what the report holds, and the button that issues it.
-pub async fn confirm(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+pub async fn confirm(
+    State(state): State<AppState>,
+    token: crate::csrf::FormToken,
+    Path(key): Path<String>,
+) -> PageResult {
     let store = state.store.clone();
     let k = key.clone();
     let profile = tokio::task::spawn_blocking(move || match resolve(&*store, &k)? {
@@ -149,6 +153,7 @@ pub async fn confirm(State(state): State<AppState>, Path(key): Path<String>) -> 
         p { "报告包含主体基本信息、信用等级，以及报告签发当日处于公示期内的行政许可、行政处罚和名单信息。每份报告有唯一的报告编号和数字摘要，可在"
             a href="/report/verify" { "报告验证" } "页面核验真伪。" }
         form method="post" action={ (href) "/report" } {
+            (token.field())
             button type="submit" { "生成信用报告" }
         }
         p { a href=(href) { "返回主体信息" } }

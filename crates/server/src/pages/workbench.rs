@@ -29,6 +29,7 @@ use crate::api::SubmitQuery;
 use crate::auth::{Required, permit};
 use crate::check_api::{FeedbackRequest, give_feedback, run_check};
 use crate::checks::CheckRequest;
+use crate::csrf::FormToken;
 use crate::error::ApiError;
 use crate::{AppState, intake, mask};
 use creditloop_domain::access::Act;
@@ -70,8 +71,14 @@ fn agency_input(agency: &str) -> Markup {
     }
 }
 
-fn agency_bar(agency: &str, name: &str) -> Markup {
+fn agency_bar(agency: &str, name: &str, auth: &Required, token: &FormToken) -> Markup {
     html! {
+        @if token.0.is_some() {
+            div.actions {
+                span { "当前用户：" strong { (auth.0.user_id) } "（" (auth.0.role.zh()) "）" }
+                (super::login::logout_form(token))
+            }
+        }
         p.notice {
             "当前单位：" strong { (name) } " (" (agency) ")"
             " · " a href={ "/workbench?" (q(agency)) } { "更换单位" }
@@ -128,6 +135,7 @@ async fn page_agency(
 pub async fn home(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let (code, name, _) = match page_agency(&state, &auth, raw, "/workbench", "部门工作台").await?
@@ -137,7 +145,7 @@ pub async fn home(
     };
     let body = html! {
         h1 { "部门工作台" }
-        (agency_bar(&code, &name))
+        (agency_bar(&code, &name, &auth, &token))
         section {
             h2 { "常用功能" }
             ul {
@@ -217,6 +225,7 @@ const COUNTERPARTS: [&str; 3] = ["法人及非法人组织", "个体工商户", 
 pub async fn submit_page(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let (code, name, _) =
@@ -226,11 +235,11 @@ pub async fn submit_page(
         };
     let body = html! {
         h1 { "信息报送" }
-        (agency_bar(&code, &name))
+        (agency_bar(&code, &name, &auth, &token))
         section aria-labelledby="upload" {
             h2 #upload { "文件上传（批量报送）" }
             p.muted { "支持 CSV（UTF-8 或 GBK）和 XLSX，列名采用双公示数据标准的中文字段名。每行单独校验：合格的行入库，不合格的行连同行号、字段和原因列入错误报告，可下载修改后重新上传；重复提交不会重复入库。" }
-            form method="post" action="/workbench/submit/file" enctype="multipart/form-data" {
+            form method="post" action=(token.action("/workbench/submit/file")) enctype="multipart/form-data" {
                 input type="hidden" name="agency" value=(code);
                 div.grid {
                     div.field {
@@ -251,6 +260,7 @@ pub async fn submit_page(
         section aria-labelledby="single" {
             h2 #single { "单条录入（行政处罚）" }
             form method="post" action="/workbench/submit/form" {
+                (token.field())
                 input type="hidden" name="agency" value=(code);
                 div.grid {
                     div.field {
@@ -285,7 +295,12 @@ pub async fn submit_page(
 }
 
 /// `POST /workbench/submit/form`: one penalty, as the API's JSON submission.
-pub async fn submit_form(State(state): State<AppState>, auth: Required, body: Bytes) -> PageResult {
+pub async fn submit_form(
+    State(state): State<AppState>,
+    auth: Required,
+    token: FormToken,
+    body: Bytes,
+) -> PageResult {
     let pairs = form_pairs(&body);
     let agency = agency_of(&auth, &pairs);
     let mut rec = Map::new();
@@ -319,13 +334,21 @@ pub async fn submit_form(State(state): State<AppState>, auth: Required, body: By
         Ok::<_, ApiError>((code, name, r))
     })
     .await??;
-    Ok(result_page(&report.0, &report.1, "单条录入", &report.2))
+    Ok(result_page(
+        &report.0,
+        &report.1,
+        "单条录入",
+        &report.2,
+        &auth,
+        &token,
+    ))
 }
 
 /// `POST /workbench/submit/file`: a file, as the API's upload.
 pub async fn submit_file(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     mut mp: Multipart,
 ) -> PageResult {
     let bad = |e: axum::extract::multipart::MultipartError| {
@@ -381,7 +404,9 @@ pub async fn submit_file(
         Ok::<_, ApiError>((code, agency_name, r))
     })
     .await??;
-    Ok(result_page(&report.0, &report.1, &name, &report.2))
+    Ok(result_page(
+        &report.0, &report.1, &name, &report.2, &auth, &token,
+    ))
 }
 
 fn count(v: &Value, k: &str) -> u64 {
@@ -395,6 +420,8 @@ fn result_page(
     agency_name: &str,
     source: &str,
     r: &Value,
+    auth: &Required,
+    token: &FormToken,
 ) -> axum::response::Response {
     let rejected = count(r, "rejected");
     let batches: Vec<&str> = r
@@ -409,7 +436,7 @@ fn result_page(
         .unwrap_or_default();
     let body = html! {
         h1 { "报送结果" }
-        (agency_bar(agency, agency_name))
+        (agency_bar(agency, agency_name, auth, token))
         p { "来源：" (source) }
         @if rejected == 0 {
             p.ok-box role="status" #outcome { "校验通过：全部数据已接收。" }
@@ -504,6 +531,7 @@ pub async fn rejects_csv(
 pub async fn submissions(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let (code, name, _) =
@@ -522,7 +550,7 @@ pub async fn submissions(
     let rejected: u64 = batches.iter().map(|b| b.counts.rejected).sum();
     let body = html! {
         h1 { "报送记录" }
-        (agency_bar(&code, &name))
+        (agency_bar(&code, &name, &auth, &token))
         dl.counts {
             div { dt { "批次" } dd { (batches.len()) } }
             div { dt { "接收记录" } dd { (accepted) } }
@@ -565,6 +593,7 @@ pub async fn submissions(
 pub async fn check_page(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let (code, name, pairs) =
@@ -575,8 +604,9 @@ pub async fn check_page(
     let subject = field(&pairs, "subject").unwrap_or("");
     let body = html! {
         h1 { "事前信用查询" }
-        (agency_bar(&code, &name))
+        (agency_bar(&code, &name, &auth, &token))
         form method="post" action="/workbench/check" {
+            (token.field())
             input type="hidden" name="agency" value=(code);
             div.grid {
                 div.field {
@@ -636,6 +666,7 @@ pub async fn check_run(State(state): State<AppState>, auth: Required, body: Byte
 pub async fn check_result(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
@@ -741,6 +772,7 @@ pub async fn check_result(
                 }
             } @else {
                 form method="post" action={ "/workbench/checks/" (urlencoding::encode(&c.id)) "/feedback" } {
+                    (token.field())
                     input type="hidden" name="agency" value=(agency);
                     div.field {
                         label for="outcome" { "办理结果" }
@@ -806,6 +838,7 @@ pub async fn check_feedback(
 pub async fn checks_list(
     State(state): State<AppState>,
     auth: Required,
+    token: FormToken,
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let (code, name, _) =
@@ -835,7 +868,7 @@ pub async fn checks_list(
         .count();
     let body = html! {
         h1 { "查询与反馈记录" }
-        (agency_bar(&code, &name))
+        (agency_bar(&code, &name, &auth, &token))
         dl.counts {
             div { dt { "查询" } dd { (rows.len()) } }
             div { dt { "待反馈" } dd { (open) } }
