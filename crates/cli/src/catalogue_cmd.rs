@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             file,
             publish,
             json,
-        } => import(&*store, &file, publish, json),
+        } => import(&*store, &args.db, &file, publish, json),
         Command::List => {
             let list = store.catalogues()?;
             if list.is_empty() {
@@ -80,10 +80,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if !store.publish_catalogue(number, Utc::now())? {
                 bail!("没有第 {number} 版目录 / no catalogue version {number}");
             }
+            let digest = store
+                .catalogues()?
+                .into_iter()
+                .find(|c| c.number == number)
+                .map(|c| c.digest)
+                .unwrap_or_default();
+            audit_change(&args.db, "published", number, &digest)?;
             println!("v{number} 已发布 / published; restart or reload servers to answer with it");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Appends the 目录变更 entry of a stored or published version (the server's publisher signs it
+/// into the next tree head). A failure is an error of the command: the change must not go unaudited.
+fn audit_change(db: &str, change: &str, number: u32, digest: &str) -> anyhow::Result<()> {
+    use creditloop_audit::{Action, NewEntry};
+    let url = creditloop_server::audit::audit_url(db);
+    let audit = creditloop_server::audit::open_appending(&url)
+        .with_context(|| format!("opening the audit log {url}"))?;
+    let entry = NewEntry::new("cli", Action::CatalogueChange)
+        .object(format!("catalogue:v{number}"))
+        .detail(serde_json::json!({"change": change, "number": number, "digest": digest}));
+    creditloop_server::audit::append_blocking(&audit, entry).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(())
 }
 
 fn extension(path: &Path) -> String {
@@ -187,7 +208,13 @@ fn read_catalogue(
     ))
 }
 
-fn import(store: &dyn Store, file: &Path, publish: bool, json: bool) -> anyhow::Result<ExitCode> {
+fn import(
+    store: &dyn Store,
+    db: &str,
+    file: &Path,
+    publish: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let number = store.catalogues()?.last().map_or(1, |c| c.number + 1);
     let status = if publish {
         VersionStatus::Published
@@ -210,6 +237,12 @@ fn import(store: &dyn Store, file: &Path, publish: bool, json: bool) -> anyhow::
                     "第 {number} 版目录已存在（另一进程同时导入？）/ version {number} exists already"
                 );
             }
+            let change = if publish {
+                "imported_published"
+            } else {
+                "imported_draft"
+            };
+            audit_change(db, change, number, &stored.digest)?;
             if json {
                 println!(
                     "{}",

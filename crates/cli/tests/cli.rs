@@ -439,6 +439,38 @@ fn catalogue_round_trips_and_a_published_version_answers_checks() {
     assert_eq!(v["catalogue_version"]["status"], "published");
     let list = String::from_utf8(run(&["catalogue", "list", "--db", &db]).stdout).unwrap();
     assert_eq!(list.lines().count(), 3, "{list}");
+
+    // Every catalogue change is in the audit log (目录变更): three imports and the publication;
+    // the refused import changed nothing and left no entry.
+    let audit_db = db
+        .trim_start_matches("sqlite://")
+        .replace(".db", ".audit.db");
+    let conn = rusqlite::Connection::open(&audit_db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT entry FROM audit_entries ORDER BY seq")
+        .unwrap();
+    let changes: Vec<String> = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|e| serde_json::from_str::<Value>(&e.unwrap()).unwrap())
+        .filter(|e| e["action"] == "catalogue_change")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["object"].as_str().unwrap(),
+                e["detail"]["change"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "catalogue:v1 imported_draft",
+            "catalogue:v2 imported_draft",
+            "catalogue:v3 imported_draft",
+            "catalogue:v3 published",
+        ]
+    );
 }
 
 #[test]
