@@ -62,6 +62,10 @@ pub struct AppState {
     pub logins: Arc<session::LoginThrottle>,
     /// Whether the session cookie carries `Secure` (served over TLS, or behind a TLS proxy).
     pub secure_cookies: bool,
+    /// Whether single checks are audited: always, except in the HTTP benchmark that measures what
+    /// auditing costs the check path (`http_server --no-audit`). No command-line switch of
+    /// `creditloop` turns it off.
+    pub audit_checks: bool,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -113,6 +117,7 @@ impl AppState {
             tokens: Arc::new(auth::TokenCache::default()),
             logins: Arc::new(session::LoginThrottle::default()),
             secure_cookies: false,
+            audit_checks: true,
         })
     }
 

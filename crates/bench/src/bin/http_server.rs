@@ -12,7 +12,8 @@
 //! check path and what it serves are the same, and the start takes a minute instead of an import.
 //! Checks are stored in a fresh SQLite file and audited in a fresh audit log under `--dir`, exactly
 //! as `creditloop serve` does. `--codes N` writes N subject codes (and a batch file of
-//! `--batch-rows` codes) for the load generators.
+//! `--batch-rows` codes) for the load generators. `--no-audit` answers single checks without
+//! auditing them (still storing them), only to measure what the audit log costs the check path.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ struct Opts {
     codes: usize,
     batch_rows: usize,
     today: Option<chrono::NaiveDate>,
+    /// Answer checks without auditing them, to measure what the audit log costs (issue 4).
+    no_audit: bool,
 }
 
 fn opts() -> Result<Opts, String> {
@@ -48,6 +51,7 @@ fn opts() -> Result<Opts, String> {
         codes: 200_000,
         batch_rows: 2_540_000,
         today: chrono::NaiveDate::from_ymd_opt(2025, 6, 30),
+        no_audit: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -60,6 +64,7 @@ fn opts() -> Result<Opts, String> {
             "--batch-rows" => {
                 o.batch_rows = val("--batch-rows")?.parse().map_err(|e| format!("{e}"))?
             }
+            "--no-audit" => o.no_audit = true,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -115,6 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut state =
         AppState::with_read_path(store, Arc::new(audit), ReadPath::from_index(index, 0))?;
     state.today = o.today;
+    state.audit_checks = !o.no_audit;
     // The load generator calls without a token, as the demo does.
     state.open_access = true;
     let rt = tokio::runtime::Builder::new_multi_thread()
