@@ -28,6 +28,7 @@ pub mod names;
 mod pages;
 pub mod readpath;
 pub mod session;
+pub mod stats;
 
 pub use check_api::run_batch as check_api_run_batch;
 pub use error::ApiError;
@@ -66,6 +67,8 @@ pub struct AppState {
     /// auditing costs the check path (`http_server --no-audit`). No command-line switch of
     /// `creditloop` turns it off.
     pub audit_checks: bool,
+    /// The dashboard's figures, aggregated at most once a minute (see [`stats::StatsCache`]).
+    pub dashboard: Arc<stats::StatsCache>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -118,6 +121,7 @@ impl AppState {
             logins: Arc::new(session::LoginThrottle::default()),
             secure_cookies: false,
             audit_checks: true,
+            dashboard: Arc::new(stats::StatsCache::default()),
         })
     }
 

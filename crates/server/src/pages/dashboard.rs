@@ -57,16 +57,12 @@ pub async fn page(State(state): State<AppState>, auth: crate::auth::Auth) -> Pag
     let from = first_of_month(today)
         .checked_sub_months(Months::new(MONTHS - 1))
         .unwrap_or(today);
-    let store = state.store.clone();
-    let (records, checks, agencies, totals) = tokio::task::spawn_blocking(move || {
-        Ok::<_, creditloop_store::StoreError>((
-            store.record_stats(from, today)?,
-            store.check_stats(from, today)?,
-            store.agencies()?,
-            store.totals()?,
-        ))
-    })
-    .await??;
+    let stats = state
+        .dashboard
+        .get(state.store.clone(), from, today)
+        .await?;
+    let (records, checks, totals) = (&stats.records, &stats.checks, &stats.totals);
+    let agencies = stats.agencies.iter().cloned();
     let names: HashMap<String, String> = agencies.into_iter().map(|a| (a.code, a.name)).collect();
     let months: Vec<String> = (0..MONTHS)
         .filter_map(|i| from.checked_add_months(Months::new(i)))
@@ -78,7 +74,11 @@ pub async fn page(State(state): State<AppState>, auth: crate::auth::Auth) -> Pag
     let total_fb: u64 = checks.iter().map(|c| c.with_feedback).sum();
     let body = html! {
         h1 { "数据大屏" }
-        p.muted { "统计区间：" (from) " 至 " (today) "（按决定日期 / 查询日期）。" }
+        p.muted {
+            "统计区间：" (from) " 至 " (today) "（按决定日期 / 查询日期）；数据更新于 "
+            ((stats.computed_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M:%S"))
+            "，每分钟至多汇总一次。"
+        }
         dl.counts {
             div { dt { "主体" } dd { (totals.subjects) } }
             div { dt { "区间内信用记录" } dd { (total_records) } }
@@ -86,9 +86,9 @@ pub async fn page(State(state): State<AppState>, auth: crate::auth::Auth) -> Pag
             div { dt { "信用查询" } dd { (total_checks) } }
             div { dt { "已反馈" } dd { (total_fb) } }
         }
-        (by_month(&records, &months))
-        (by_agency(&records, &names))
-        (by_decision(&checks))
+        (by_month(records, &months))
+        (by_agency(records, &names))
+        (by_decision(checks))
     };
     Ok(layout("数据大屏", Nav::Dashboard, body).into_response())
 }
