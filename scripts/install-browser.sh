@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the browser tests (crates/server/tests/browser.rs) need: Debian's Chromium, its
-# WebDriver (chromedriver) and CJK fonts so that screenshots show the Chinese pages. Idempotent:
-# does nothing when everything is already there. Needs root (CI runs as root).
+# WebDriver (chromedriver), CJK fonts so that screenshots show the Chinese pages, and axe-core
+# (npm, pinned in crates/server/tests/a11y/package-lock.json) that checks the pages' accessibility.
+# Idempotent: does nothing when everything is already there. Needs root (CI runs as root).
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+a11y=crates/server/tests/a11y
+if [ ! -f "$a11y/node_modules/axe-core/axe.min.js" ]; then
+    echo "install-browser: installing axe-core from the npm registry"
+    npm ci --prefix "$a11y" --no-audit --no-fund --silent
+fi
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)

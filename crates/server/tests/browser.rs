@@ -178,11 +178,56 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
+/// A screenshot of a key page, and its accessibility check.
 async fn shot(c: &Client, name: &str) {
     let png = c.screenshot().await.expect("screenshot");
     let path = screenshots_dir().join(format!("{name}.png"));
     std::fs::write(&path, png).expect("write screenshot");
     println!("screenshot: {}", path.display());
+    a11y(c, name).await;
+}
+
+/// axe-core, installed by `scripts/install-browser.sh`.
+fn axe_source() -> Option<String> {
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/a11y/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(p).ok()
+}
+
+/// Accessibility violations found so far: (page, rule, impact, help, elements).
+static VIOLATIONS: std::sync::Mutex<Vec<Value>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs axe-core on the page against WCAG 2.1 A and AA (labels, names, contrast, landmarks,
+/// language…) and keeps what it finds.
+async fn a11y(c: &Client, page: &str) {
+    let Some(axe) = axe_source() else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!(
+                "axe-core is not installed (scripts/install-browser.sh); CI must check accessibility"
+            );
+        }
+        eprintln!(
+            "SKIPPED: accessibility check of {page}: axe-core not installed (scripts/install-browser.sh)"
+        );
+        return;
+    };
+    c.execute(&axe, vec![]).await.expect("inject axe-core");
+    let found = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                 .then(r => done(r.violations.map(v => ({rule: v.id, impact: v.impact, help: v.help,
+                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))))
+                 .catch(e => done([{rule: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));"#,
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    let mut all = VIOLATIONS.lock().unwrap_or_else(|e| e.into_inner());
+    for mut v in found.as_array().cloned().unwrap_or_default() {
+        v["page"] = json!(page);
+        all.push(v);
+    }
 }
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -247,9 +292,34 @@ async fn the_main_flows_work_in_chromium() {
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
         .expect("WebDriver session");
-    let result = flows(&c, &base, dir.path()).await;
+    // The checker itself finds what it must: a page with an unlabelled field and no language.
+    if axe_source().is_some() {
+        c.goto("data:text/html,<html><body><input id=x><img src=a.png></body></html>")
+            .await
+            .expect("bad page");
+        a11y(&c, "self-check").await;
+        let mut found = VIOLATIONS.lock().unwrap_or_else(|e| e.into_inner());
+        let rules: Vec<String> = found
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap_or("").to_string())
+            .collect();
+        for rule in ["label", "image-alt", "html-has-lang"] {
+            assert!(
+                rules.iter().any(|r| r == rule),
+                "axe-core missed `{rule}`: {rules:?}"
+            );
+        }
+        found.clear();
+    }
+    flows(&c, &base, dir.path()).await;
     let _ = c.close().await;
-    result
+    let found = VIOLATIONS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let report = serde_json::to_string_pretty(&found).expect("json");
+    std::fs::write(screenshots_dir().join("a11y.json"), &report).expect("write a11y report");
+    assert!(
+        found.is_empty(),
+        "accessibility violations (axe-core, WCAG 2.1 AA):\n{report}"
+    );
 }
 
 async fn flows(c: &Client, base: &str, dir: &Path) {
