@@ -400,28 +400,35 @@ async fn flows(c: &Client, base: &str, dir: &Path) {
     let verdict = wait_css(c, "#verdict").await.text().await.expect("verdict");
     assert!(verdict.contains("验证通过"), "{verdict}");
 
-    // The workbench sends an anonymous visitor to the login form, and back after logging in.
+    // The workbench sends an anonymous visitor to the login form, and back after logging in. The
+    // form is filled with the keyboard alone: the user name field has the focus, Tab moves on,
+    // Enter submits.
     c.goto(&format!("{base}/workbench/submit"))
         .await
         .expect("workbench");
-    wait_css(c, "#username")
+    let user = wait_css(c, "#username").await;
+    let focused = c
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
         .await
-        .send_keys(OFFICER)
+        .expect("focus");
+    assert_eq!(
+        focused,
+        json!("username"),
+        "the login form starts at the user name"
+    );
+    user.send_keys(&format!("{OFFICER}\u{e004}{PASSWORD}"))
         .await
-        .expect("user name");
+        .expect("type with Tab");
+    shot(c, "login").await;
     c.find(Locator::Css("#password"))
         .await
         .expect("password field")
-        .send_keys(PASSWORD)
+        .send_keys("\u{e007}")
         .await
-        .expect("password");
-    shot(c, "login").await;
-    c.find(Locator::Css("form[action='/login'] button"))
-        .await
-        .expect("login button")
-        .click()
-        .await
-        .expect("log in");
+        .expect("Enter");
     wait_css(c, "#file").await;
     let page = source(c).await;
     assert!(page.contains(OFFICER), "the user is shown");
