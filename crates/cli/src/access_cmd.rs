@@ -169,6 +169,30 @@ pub enum UserCommand {
         #[arg(long)]
         reset_totp: bool,
     },
+    /// Bind a client certificate (客户端证书, PEM) to a user: over HTTPS with `serve --client-ca`,
+    /// a connection presenting it acts as that user. The certificate is known by its SHA-256
+    /// fingerprint; it is not stored.
+    BindCert {
+        #[arg(long)]
+        username: String,
+        /// The certificate, PEM (its first certificate is bound).
+        #[arg(long)]
+        cert: std::path::PathBuf,
+    },
+    /// Remove the binding of a client certificate, by its file or its fingerprint.
+    UnbindCert {
+        #[arg(
+            long,
+            required_unless_present = "fingerprint",
+            conflicts_with = "fingerprint"
+        )]
+        cert: Option<std::path::PathBuf>,
+        /// SHA-256 of the certificate (hex, as `user certs` lists it).
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// List the bound client certificates.
+    Certs,
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -262,6 +286,50 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
             println!("已更新口令 password changed: {username}");
             if let Some(s) = secret {
                 print_totp(&username, &s);
+            }
+        }
+        UserCommand::BindCert { username, cert } => {
+            let pem =
+                std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
+            let audit = open_audit(&args.db)?;
+            let bound = credentials::bind_certificate(&*store, &audit, &username, &pem, CLI_ACTOR)
+                .map_err(|e| anyhow::anyhow!("{} / {}", e.zh, e.en))?;
+            println!(
+                "已绑定证书 certificate bound: {} → {username}",
+                bound.fingerprint
+            );
+        }
+        UserCommand::UnbindCert { cert, fingerprint } => {
+            let fingerprint = match (cert, fingerprint) {
+                (_, Some(f)) => f,
+                (Some(path), None) => {
+                    let pem = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    creditloop_server::tls::pem_fingerprint(&pem)?
+                }
+                (None, None) => bail!("--cert 或 --fingerprint give --cert or --fingerprint"),
+            };
+            let audit = open_audit(&args.db)?;
+            match credentials::unbind_certificate(&*store, &audit, &fingerprint, CLI_ACTOR)
+                .map_err(|e| anyhow::anyhow!("{} / {}", e.zh, e.en))?
+            {
+                Some(c) => println!(
+                    "已解除绑定 certificate unbound: {} (was {})",
+                    c.fingerprint, c.username
+                ),
+                None => bail!("该证书未绑定 the certificate {fingerprint} is not bound"),
+            }
+        }
+        UserCommand::Certs => {
+            println!("fingerprint\tusername\tbound_by\tbound_at");
+            for c in store.certificates()? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.fingerprint,
+                    c.username,
+                    c.bound_by,
+                    c.bound_at.to_rfc3339()
+                );
             }
         }
     }

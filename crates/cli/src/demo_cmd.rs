@@ -33,6 +33,8 @@ pub struct Args {
     /// as the credit office administrator, the demo's default on its loopback address).
     #[arg(long)]
     pub no_open_access: bool,
+    #[command(flatten)]
+    pub net: crate::serve_cmd::NetArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -111,6 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         args.listen,
         !args.no_open_access,
+        &args.net,
     )?;
     Ok(ExitCode::SUCCESS)
 }

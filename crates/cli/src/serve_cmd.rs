@@ -24,6 +24,65 @@ pub struct Args {
     /// login). Never on a server others can reach.
     #[arg(long)]
     pub open_access: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// How the server meets the network: abuse limits and TLS.
+#[derive(clap::Args, Clone)]
+pub struct NetArgs {
+    /// Requests per minute an anonymous client IP may make (限流); callers with a token, a login
+    /// or a client certificate are not limited. 0: no limit.
+    #[arg(long, default_value_t = creditloop_server::limits::DEFAULT_PUBLIC_PER_MINUTE)]
+    pub public_rate_limit: u32,
+    /// Requests an anonymous client IP may make at once, within its per-minute limit.
+    #[arg(long, default_value_t = creditloop_server::limits::DEFAULT_PUBLIC_BURST)]
+    pub public_rate_burst: u32,
+    /// Seconds a client has to send its request headers (and to finish the TLS handshake); an idle
+    /// keep-alive connection is closed after it too.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Verify client certificates against this CA (PEM; the CA that issues the agencies' login
+    /// certificates). A certificate bound to a user (`creditloop user bind-cert`) logs that user
+    /// in; connections without one are served as anonymous. Needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+}
+
+impl Default for NetArgs {
+    fn default() -> Self {
+        NetArgs {
+            public_rate_limit: creditloop_server::limits::DEFAULT_PUBLIC_PER_MINUTE,
+            public_rate_burst: creditloop_server::limits::DEFAULT_PUBLIC_BURST,
+            header_timeout: 10,
+            tls_cert: None,
+            tls_key: None,
+            client_ca: None,
+        }
+    }
+}
+
+impl NetArgs {
+    /// The listening options, with the TLS configuration read from the files.
+    pub fn options(&self) -> anyhow::Result<creditloop_server::ServeOptions> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                creditloop_server::tls::server_config(cert, key, self.client_ca.as_deref())
+                    .context("setting up TLS")?,
+            ),
+            _ => None,
+        };
+        Ok(creditloop_server::ServeOptions {
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            tls,
+        })
+    }
 }
 
 /// Where the audit log and its signing key are.
@@ -48,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &args.audit,
         args.listen,
         args.open_access,
+        &args.net,
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -73,7 +133,9 @@ pub fn serve(
     audit_args: &AuditArgs,
     listen: SocketAddr,
     open_access: bool,
+    net: &NetArgs,
 ) -> anyhow::Result<()> {
+    let options = net.options()?;
     let audit = Arc::new(open_audit(db, audit_args)?);
     let _heads = audit
         .spawn_head_publisher(std::time::Duration::from_secs(
@@ -93,7 +155,22 @@ pub fn serve(
         // The check index is built before the first request is accepted.
         let mut state = tokio::task::spawn_blocking(move || AppState::new(store, audit)).await??;
         state.open_access = open_access;
-        println!("creditloop serving {backend} on http://{addr}/");
+        state.public_rate = creditloop_server::limits::PublicRateLimit::new(
+            net.public_rate_limit,
+            net.public_rate_burst,
+        )
+        .map(Arc::new);
+        // Cookies over HTTPS are marked Secure.
+        state.secure_cookies = options.tls.is_some();
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        println!("creditloop serving {backend} on {scheme}://{addr}/");
+        if net.client_ca.is_some() {
+            println!(
+                "client certificates of the CA {} log in their bound users \
+                 (客户端证书登录：creditloop user bind-cert)",
+                net.client_ca.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+            );
+        }
         if open_access {
             println!(
                 "注意 WARNING: open access — anonymous callers act as the credit office administrator \
@@ -105,7 +182,13 @@ pub fn serve(
                  public pages and subject search are open"
             );
         }
-        creditloop_server::serve(listener, state).await?;
+        creditloop_server::serve_with(
+            listener,
+            state,
+            options,
+            creditloop_server::shutdown_signal(),
+        )
+        .await?;
         Ok(())
     })
 }

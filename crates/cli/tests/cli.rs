@@ -535,3 +535,94 @@ fn audit_verify_passes_then_names_the_altered_entry() {
         "names entry 3: {text}"
     );
 }
+
+#[test]
+fn a_client_certificate_is_bound_listed_and_unbound_with_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let mut add = bin()
+        .args(["user", "add", "--db", &db, "zhang", "--role", "auditor"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = add.stdin.take().expect("stdin");
+        writeln!(stdin, "a long enough password").expect("password");
+    }
+    assert!(add.wait_with_output().expect("user add").status.success());
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let pem = dir.path().join("zhang.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let pem = pem.to_str().unwrap();
+    let fingerprint = creditloop_server::tls::fingerprint(cert.der());
+
+    let out = run(&[
+        "user",
+        "bind-cert",
+        "--db",
+        &db,
+        "--username",
+        "zhang",
+        "--cert",
+        pem,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&fingerprint));
+    let listed = String::from_utf8_lossy(&run(&["user", "certs", "--db", &db]).stdout).to_string();
+    assert!(
+        listed.contains(&format!("{fingerprint}\tzhang\tcli")),
+        "{listed}"
+    );
+    // Bound once; nobody else gets it.
+    let again = bin()
+        .args([
+            "user",
+            "bind-cert",
+            "--db",
+            &db,
+            "--username",
+            "zhang",
+            "--cert",
+            pem,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("bound to `zhang` already"));
+
+    run(&[
+        "user",
+        "unbind-cert",
+        "--db",
+        &db,
+        "--fingerprint",
+        &fingerprint,
+    ]);
+    let listed = String::from_utf8_lossy(&run(&["user", "certs", "--db", &db]).stdout).to_string();
+    assert!(!listed.contains(&fingerprint), "{listed}");
+    let again = bin()
+        .args(["user", "unbind-cert", "--db", &db, "--cert", pem])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "not bound any more");
+
+    let audit = creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&db))
+        .expect("audit log");
+    let changes: Vec<String> = audit
+        .entries(0, 100)
+        .expect("entries")
+        .iter()
+        .filter(|e| e.entry.action == creditloop_audit::Action::PermissionChange)
+        .filter_map(|e| e.entry.detail.get("change")?.as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        changes,
+        ["user_created", "certificate_bound", "certificate_unbound"]
+    );
+}

@@ -1,8 +1,8 @@
 //! JSON API handlers under `/api/v1`.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
+
+use crate::extract::{Json, Path, Query, RawBody};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -83,7 +83,7 @@ pub async fn submit_json(
     State(state): State<AppState>,
     auth: Required,
     Query(mut q): Query<SubmitQuery>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     submitting_agency(&auth, &mut q)?;
     let value: Value = serde_json::from_slice(&body).map_err(|e| {
@@ -134,20 +134,17 @@ pub async fn submit_upload(
                 )
             })?;
         let mut found = None;
-        while let Some(field) = mp.next_field().await.map_err(|e| {
-            ApiError::bad_request(
-                format!("无法读取上传表单：{e}"),
-                format!("bad multipart body: {e}"),
-            )
-        })? {
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| crate::extract::multipart_error(&e))?
+        {
             if field.name() == Some("file") {
                 let name = field.file_name().unwrap_or("upload").to_string();
-                let data = field.bytes().await.map_err(|e| {
-                    ApiError::bad_request(
-                        format!("无法读取上传文件：{e}"),
-                        format!("cannot read the file: {e}"),
-                    )
-                })?;
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| crate::extract::multipart_error(&e))?;
                 found = Some((name, data));
                 break;
             }
@@ -163,7 +160,7 @@ pub async fn submit_upload(
             "application/json" => "json",
             other => return Err(ApiError::UnsupportedMedia(other.to_string())),
         };
-        let bytes = axum::body::to_bytes(request.into_body(), crate::MAX_BODY)
+        let bytes = axum::body::to_bytes(request.into_body(), state.max_body)
             .await
             .map_err(|_| ApiError::TooLarge)?;
         (format!("upload.{ext}"), bytes)

@@ -1,8 +1,9 @@
 //! The audit log over HTTP: signed tree heads, entries, and the RFC 6962 proofs that let anyone
 //! check that an entry is in the log and that the log only grew between two heads.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Json, Path, Query};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -4,8 +4,9 @@
 //!   bad (unknown, malformed, expired, revoked) is a 401, never silently anonymous;
 //! - [`Required`]: an authenticated caller, else 401.
 //!
-//! Credentials are an `Authorization: Bearer clt_…` header (API tokens of agency systems) or the
-//! session cookie of a web user who logged in. What the caller may then do is decided by
+//! Credentials are, in this order: an `Authorization: Bearer clt_…` header (API tokens of agency
+//! systems), the client certificate of a TLS connection (客户端证书, bound to a user by its
+//! fingerprint), or the session cookie of a web user who logged in. What the caller may then do is decided by
 //! [`creditloop_domain::access::allows`] alone, through [`permit`]: handlers name the act, never a
 //! role.
 //!
@@ -20,13 +21,16 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use chrono::Utc;
+use creditloop_audit::{Action, NewEntry};
 use creditloop_domain::access::{Act, Decision, Principal, Role, allows};
 use creditloop_store::StoredToken;
+use serde_json::json;
 
 use crate::AppState;
-use crate::credentials::{looks_like_token, secret_hash, token_principal};
+use crate::credentials::{looks_like_token, secret_hash, token_principal, user_principal};
 use crate::error::ApiError;
 use crate::session::WebSession;
+use crate::tls::PeerCertificate;
 
 /// The actor of audit entries made by anonymous callers.
 pub const ANONYMOUS: &str = crate::audit::ANONYMOUS;
@@ -164,6 +168,9 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiEr
             })?;
         return token_auth(state, token).await.map(|p| Auth(Some(p)));
     }
+    if let Some(cert) = parts.extensions.get::<PeerCertificate>() {
+        return certificate_auth(state, cert).await.map(|p| Auth(Some(p)));
+    }
     // The CSRF guard may have looked the session up already (a POST); else look it up here.
     let session = match parts.extensions.get::<Option<WebSession>>() {
         Some(s) => s.clone(),
@@ -178,6 +185,44 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiEr
         return Ok(Auth(Some(p)));
     }
     Ok(Auth(state.open_access.then(open_access_principal)))
+}
+
+/// The user a verified client certificate is bound to. A certificate of the CA bound to nobody, or
+/// to a disabled user, is a 401: the holder meant to log in, so it is not served as anonymous. The
+/// first request of a connection so authenticated is audited as the user's login.
+async fn certificate_auth(state: &AppState, cert: &PeerCertificate) -> Result<Principal, ApiError> {
+    let store = state.store.clone();
+    let fp = cert.fingerprint.clone();
+    let user = tokio::task::spawn_blocking(move || match store.certificate(&fp)? {
+        Some(c) => store.user(&c.username),
+        None => Ok(None),
+    })
+    .await??;
+    let Some(user) = user else {
+        tracing::warn!(fingerprint = %cert.fingerprint, "a client certificate bound to no user");
+        return Err(unauthorized(
+            "客户端证书未绑定用户，请联系信用办绑定（creditloop user bind-cert）",
+            "the client certificate is bound to no user (creditloop user bind-cert)",
+        ));
+    };
+    if user.disabled {
+        return Err(unauthorized(
+            "客户端证书绑定的用户已停用",
+            "the client certificate's user is disabled",
+        ));
+    }
+    if cert.first_login() {
+        let mut entry = NewEntry::new(user.username.clone(), Action::Login).detail(json!({
+            "method": "client_certificate", "fingerprint": cert.fingerprint,
+        }));
+        if let Some(a) = &user.agency {
+            entry = entry.agency(a.clone());
+        }
+        crate::audit::append(&state.audit, entry)
+            .await
+            .map_err(ApiError::Internal)?;
+    }
+    Ok(user_principal(&user))
 }
 
 /// The session cookie's value, if the request carries one.

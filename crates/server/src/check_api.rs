@@ -2,9 +2,10 @@
 //! overdue feedback, and batch checks. Checks are answered from the in-memory index and stored through
 //! the check log before the answer leaves.
 
-use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Json, Path, Query, RawBody};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -400,7 +401,7 @@ pub async fn batch(
     auth: Required,
     Query(q): Query<BatchQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let agency = checking_agency(&auth, q.agency.as_deref())?;
     let actor = auth.actor().to_string();

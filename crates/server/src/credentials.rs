@@ -7,7 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use creditloop_audit::{Action, AuditLog, NewEntry};
 use creditloop_domain::access::{Principal, Role};
-use creditloop_store::{Store, StoredToken, StoredUser};
+use creditloop_store::{Store, StoredCertificate, StoredToken, StoredUser};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde_json::json;
@@ -321,6 +321,74 @@ pub fn revoke_token(
         .detail(json!({"change": "token_revoked"}));
     crate::audit::append_blocking(audit, entry).map_err(|e| CredentialError::new(e.clone(), e))?;
     Ok(true)
+}
+
+/// Binds the client certificate in `pem` (its first certificate) to a user and audits the grant
+/// (权限变更). The certificate is not checked against the client CA here: one the CA did not issue
+/// never completes a TLS handshake.
+pub fn bind_certificate(
+    store: &dyn Store,
+    audit: &AuditLog,
+    username: &str,
+    pem: &[u8],
+    by: &str,
+) -> Result<StoredCertificate, CredentialError> {
+    let fingerprint = crate::tls::pem_fingerprint(pem)
+        .map_err(|e| CredentialError::new(format!("无法读取证书（PEM）：{e}"), e.to_string()))?;
+    let Some(user) = store.user(username)? else {
+        return Err(CredentialError::new(
+            format!("没有用户“{username}”"),
+            format!("no user `{username}`"),
+        ));
+    };
+    let cert = StoredCertificate {
+        fingerprint,
+        username: user.username.clone(),
+        bound_by: by.to_string(),
+        bound_at: Utc::now(),
+    };
+    if !store.bind_certificate(&cert)? {
+        let holder = store
+            .certificate(&cert.fingerprint)?
+            .map(|c| c.username)
+            .unwrap_or_default();
+        return Err(CredentialError::new(
+            format!("该证书已绑定用户“{holder}”"),
+            format!("the certificate is bound to `{holder}` already"),
+        ));
+    }
+    let mut entry = NewEntry::new(by, Action::PermissionChange)
+        .object(user.username.clone())
+        .detail(json!({
+            "change": "certificate_bound", "role": user.role.code(),
+            "fingerprint": cert.fingerprint,
+        }));
+    if let Some(a) = &user.agency {
+        entry = entry.agency(a.clone());
+    }
+    crate::audit::append_blocking(audit, entry).map_err(|e| CredentialError::new(e.clone(), e))?;
+    Ok(cert)
+}
+
+/// Removes the binding of a certificate fingerprint and audits it; `None` when it was not bound.
+pub fn unbind_certificate(
+    store: &dyn Store,
+    audit: &AuditLog,
+    fingerprint: &str,
+    by: &str,
+) -> Result<Option<StoredCertificate>, CredentialError> {
+    let fingerprint = fingerprint.trim().to_ascii_lowercase().replace(':', "");
+    let Some(cert) = store.certificate(&fingerprint)? else {
+        return Ok(None);
+    };
+    if !store.unbind_certificate(&fingerprint)? {
+        return Ok(None);
+    }
+    let entry = NewEntry::new(by, Action::PermissionChange)
+        .object(cert.username.clone())
+        .detail(json!({"change": "certificate_unbound", "fingerprint": fingerprint}));
+    crate::audit::append_blocking(audit, entry).map_err(|e| CredentialError::new(e.clone(), e))?;
+    Ok(Some(cert))
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::AppState;
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::session::WebSession;
-use crate::{AppState, MAX_BODY};
 
 /// The header API clients of a web session send the token in.
 pub const HEADER: &str = "x-csrf-token";
@@ -74,7 +74,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Some(t) => (req, Some(t)),
         None if is_urlencoded(req.headers()) => {
             let (parts, body) = req.into_parts();
-            let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+            let bytes = match axum::body::to_bytes(body, state.max_body).await {
                 Ok(b) => b,
                 Err(_) => return ApiError::TooLarge.into_response(),
             };

@@ -40,6 +40,15 @@ pub enum ApiError {
     /// 415: an upload in a format we do not read.
     #[error("unsupported media type: {0}")]
     UnsupportedMedia(String),
+    /// 415: a JSON operation called without `Content-Type: application/json`.
+    #[error("not json")]
+    NotJson,
+    /// 405: the path exists, but not with that method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 408: the request was not received (or answered) in time.
+    #[error("request timeout")]
+    RequestTimeout,
     /// 500: storage or another internal failure; details go to the log only.
     #[error("internal: {0}")]
     Internal(String),
@@ -135,6 +144,27 @@ impl ApiError {
                 "Unsupported media type",
                 format!("不支持的文件格式：{m}；请提交 CSV、XLSX、JSON 或 JSON Lines"),
                 format!("unsupported format {m}: send CSV, XLSX, JSON or JSON Lines"),
+            ),
+            ApiError::NotJson => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "请求体应为 JSON，并带有请求头 Content-Type: application/json".into(),
+                "the body must be JSON, sent with `Content-Type: application/json`".into(),
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                "该地址不支持此请求方法".into(),
+                "this path does not take that method".into(),
+            ),
+            ApiError::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+                "请求未能在规定时间内完成".into(),
+                "the request did not complete in time".into(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use creditloop_domain::catalogue::{Catalogue, CompiledCatalogue};
@@ -22,16 +23,21 @@ pub mod checks;
 pub mod credentials;
 pub mod csrf;
 mod error;
+pub mod extract;
 pub mod intake;
+pub mod limits;
+pub mod listen;
 pub mod mask;
 pub mod names;
 mod pages;
 pub mod readpath;
 pub mod session;
 pub mod stats;
+pub mod tls;
 
 pub use check_api::run_batch as check_api_run_batch;
 pub use error::ApiError;
+pub use listen::ServeOptions;
 
 /// Shared state of the server.
 #[derive(Clone)]
@@ -69,6 +75,11 @@ pub struct AppState {
     pub audit_checks: bool,
     /// The dashboard's figures, aggregated at most once a minute (see [`stats::StatsCache`]).
     pub dashboard: Arc<stats::StatsCache>,
+    /// Largest request body accepted, in bytes ([`MAX_BODY`] by default).
+    pub max_body: usize,
+    /// The rate limit of anonymous callers per client IP (限流); `None`: no limit (the default of
+    /// the library and the tests; `creditloop serve` sets one).
+    pub public_rate: Option<Arc<limits::PublicRateLimit>>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -122,6 +133,8 @@ impl AppState {
             secure_cookies: false,
             audit_checks: true,
             dashboard: Arc::new(stats::StatsCache::default()),
+            max_body: MAX_BODY,
+            public_rate: None,
         })
     }
 
@@ -165,6 +178,7 @@ pub const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// Builds the router with every route of the API and the pages.
 pub fn router(state: AppState) -> Router {
+    let max_body = state.max_body;
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/v1/openapi.json", get(api::openapi))
@@ -198,26 +212,42 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/batches/{id}/rejects", get(api::batch_rejects))
         .merge(pages::routes())
         .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::guard))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
             state.clone(),
-            csrf::guard,
+            limits::public_rate,
         ))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(120),
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::declared_length,
         ))
+        .layer(middleware::from_fn(limits::request_timeout))
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// Serves until the process gets Ctrl-C or SIGTERM, then finishes the requests under way.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve_with(listener, state, ServeOptions::default(), shutdown_signal()).await
 }
 
-async fn shutdown_signal() {
+/// Serves with `options` until `shutdown` completes (tests pass a future that never does).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    listen::serve_router(listener, router(state), options, shutdown).await
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

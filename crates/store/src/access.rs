@@ -68,7 +68,19 @@ pub struct StoredSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Users, tokens and sessions. Every method is durable when it returns `Ok`.
+/// A client certificate (客户端证书) bound to a user: the certificate itself is not stored, only
+/// its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCertificate {
+    /// SHA-256 of the certificate's DER, lower-case hex.
+    pub fingerprint: String,
+    pub username: String,
+    /// Who bound it (a user name, or `cli`).
+    pub bound_by: String,
+    pub bound_at: DateTime<Utc>,
+}
+
+/// Users, tokens, sessions and client certificates. Every method is durable when it returns `Ok`.
 pub trait Credentials {
     /// Adds a user; `false` when the name is taken (nothing changes).
     fn put_user(&self, user: &StoredUser) -> Result<bool>;
@@ -93,6 +105,16 @@ pub trait Credentials {
     fn session(&self, id_hash: &str) -> Result<Option<StoredSession>>;
     /// Ends a session (logout); ending an unknown one is not an error.
     fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Binds a certificate to its user; `false` when the fingerprint is already bound (to anyone;
+    /// nothing changes).
+    fn bind_certificate(&self, cert: &StoredCertificate) -> Result<bool>;
+    /// Removes a binding; `false` when the fingerprint was not bound.
+    fn unbind_certificate(&self, fingerprint: &str) -> Result<bool>;
+    /// The binding of a fingerprint, if any.
+    fn certificate(&self, fingerprint: &str) -> Result<Option<StoredCertificate>>;
+    /// By user name, then fingerprint.
+    fn certificates(&self) -> Result<Vec<StoredCertificate>>;
 }
 
 /// A stored role code back to the role.

@@ -20,7 +20,7 @@ mod plan;
 pub mod postgres;
 pub mod sqlite;
 
-pub use access::{Credentials, StoredSession, StoredToken, StoredUser};
+pub use access::{Credentials, StoredCertificate, StoredSession, StoredToken, StoredUser};
 pub use plan::{ExistingVersion, Plan, PlannedRow, Supersedes, plan_batch};
 
 /// Errors of the storage layer.

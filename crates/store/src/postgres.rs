@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "access",
         include_str!("../migrations/postgres/0005_access.sql"),
     ),
+    (
+        6,
+        "certificates",
+        include_str!("../migrations/postgres/0006_certificates.sql"),
+    ),
 ];
 
 /// Advisory lock keys (arbitrary constants, "CLmigr" and "CLwrit").

@@ -62,6 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access",
         include_str!("../migrations/sqlite/0005_access.sql"),
     ),
+    (
+        6,
+        "certificates",
+        include_str!("../migrations/sqlite/0006_certificates.sql"),
+    ),
 ];
 
 /// Page size of new databases. Large pages make bulk imports of ~1 KiB records markedly faster

@@ -1777,6 +1777,44 @@ fn tokens_are_kept_as_hashes(ctx: &Ctx) {
     assert_eq!(s.tokens().expect("list").len(), 1);
 }
 
+fn certificates_are_bound_to_users(ctx: &Ctx) {
+    let s = ctx.store();
+    for name in ["zhang", "li"] {
+        assert!(s.put_user(&user_fixture(name)).expect("put user"));
+    }
+    let cert = |fp: &str, user: &str| creditloop_store::StoredCertificate {
+        fingerprint: fp.into(),
+        username: user.into(),
+        bound_by: "cli".into(),
+        bound_at: at(3, 9),
+    };
+    let a = cert(&"a".repeat(64), "zhang");
+    let b = cert(&"b".repeat(64), "zhang");
+    let c = cert(&"c".repeat(64), "li");
+    for x in [&b, &a, &c] {
+        assert!(s.bind_certificate(x).expect("bind"));
+    }
+    assert!(
+        !s.bind_certificate(&cert(&"a".repeat(64), "li"))
+            .expect("bound"),
+        "a certificate stands for one user"
+    );
+    assert_eq!(
+        s.certificate(&a.fingerprint).expect("read"),
+        Some(a.clone())
+    );
+    assert_eq!(s.certificate(&"d".repeat(64)).expect("read"), None);
+    assert_eq!(
+        s.certificates().expect("list"),
+        vec![c.clone(), a.clone(), b.clone()],
+        "by user, then fingerprint"
+    );
+    assert!(s.unbind_certificate(&a.fingerprint).expect("unbind"));
+    assert!(!s.unbind_certificate(&a.fingerprint).expect("twice"));
+    assert_eq!(s.certificate(&a.fingerprint).expect("read"), None);
+    assert_eq!(s.certificates().expect("list"), vec![c, b]);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1832,6 +1870,7 @@ conformance!(
     dashboard_stats,
     users_are_kept,
     tokens_are_kept_as_hashes,
+    certificates_are_bound_to_users,
 );
 
 #[test]

@@ -37,20 +37,28 @@ pub fn state_in(dir: &Path, today: &str, open_access: bool) -> AppState {
 
 /// Serves `state` on a free loopback port until the test's runtime ends.
 pub async fn serve(state: AppState) -> TestServer {
+    serve_with(state, creditloop_server::ServeOptions::default()).await
+}
+
+/// Serves `state` with `options` (a short header timeout, TLS) on a free loopback port; `base` is
+/// `https://localhost:PORT` with TLS.
+pub async fn serve_with(state: AppState, options: creditloop_server::ServeOptions) -> TestServer {
     let store = state.store.clone();
     let audit = state.audit.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let base = if options.tls.is_some() {
+        format!("https://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
     tokio::spawn(async move {
-        let _ = axum::serve(listener, creditloop_server::router(state)).await;
+        let _ =
+            creditloop_server::serve_with(listener, state, options, std::future::pending()).await;
     });
-    TestServer {
-        base: format!("http://{addr}"),
-        store,
-        audit,
-    }
+    TestServer { base, store, audit }
 }
 
 /// A server over the SQLite file in `dir` with open access (the tests about the API and pages, not

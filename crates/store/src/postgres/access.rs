@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::PgStore;
 use crate::access::role;
-use crate::{Credentials, Result, StoredSession, StoredToken, StoredUser};
+use crate::{Credentials, Result, StoredCertificate, StoredSession, StoredToken, StoredUser};
 
 const USER_COLUMNS: &str = "username, display_name, role, agency, subject_key, password_hash,
      totp_secret, disabled, created_at, updated_at";
@@ -220,4 +220,58 @@ impl Credentials for PgStore {
         client.execute("DELETE FROM web_sessions WHERE id_hash = $1", &[&id_hash])?;
         Ok(())
     }
+
+    fn bind_certificate(&self, c: &StoredCertificate) -> Result<bool> {
+        let mut client = self.writer()?;
+        let n = client.execute(
+            "INSERT INTO user_certificates (fingerprint, username, bound_by, bound_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (fingerprint) DO NOTHING",
+            &[&c.fingerprint, &c.username, &c.bound_by, &c.bound_at],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn unbind_certificate(&self, fingerprint: &str) -> Result<bool> {
+        let mut client = self.writer()?;
+        let n = client.execute(
+            "DELETE FROM user_certificates WHERE fingerprint = $1",
+            &[&fingerprint],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn certificate(&self, fingerprint: &str) -> Result<Option<StoredCertificate>> {
+        let mut client = self.reader()?;
+        client
+            .query_opt(
+                "SELECT fingerprint, username, bound_by, bound_at FROM user_certificates
+                 WHERE fingerprint = $1",
+                &[&fingerprint],
+            )?
+            .as_ref()
+            .map(certificate_from)
+            .transpose()
+    }
+
+    fn certificates(&self) -> Result<Vec<StoredCertificate>> {
+        let mut client = self.reader()?;
+        client
+            .query(
+                "SELECT fingerprint, username, bound_by, bound_at FROM user_certificates
+                 ORDER BY username, fingerprint",
+                &[],
+            )?
+            .iter()
+            .map(certificate_from)
+            .collect()
+    }
+}
+
+fn certificate_from(r: &Row) -> Result<StoredCertificate> {
+    Ok(StoredCertificate {
+        fingerprint: r.try_get(0)?,
+        username: r.try_get(1)?,
+        bound_by: r.try_get(2)?,
+        bound_at: r.try_get(3)?,
+    })
 }

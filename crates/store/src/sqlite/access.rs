@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, parse_timestamp, timestamp};
 use crate::access::role;
-use crate::{Credentials, Result, StoredSession, StoredToken, StoredUser};
+use crate::{Credentials, Result, StoredCertificate, StoredSession, StoredToken, StoredUser};
 
 const USER_COLUMNS: &str = "username, display_name, role, agency, subject_key, password_hash,
      totp_secret, disabled, created_at, updated_at";
@@ -240,4 +240,59 @@ impl Credentials for SqliteStore {
         self.checkpointer.committed();
         Ok(())
     }
+
+    fn bind_certificate(&self, c: &StoredCertificate) -> Result<bool> {
+        let conn = self.writer()?;
+        let n = conn.execute(
+            "INSERT INTO user_certificates (fingerprint, username, bound_by, bound_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (fingerprint) DO NOTHING",
+            params![c.fingerprint, c.username, c.bound_by, timestamp(c.bound_at)],
+        )?;
+        self.checkpointer.committed();
+        Ok(n == 1)
+    }
+
+    fn unbind_certificate(&self, fingerprint: &str) -> Result<bool> {
+        let conn = self.writer()?;
+        let n = conn.execute(
+            "DELETE FROM user_certificates WHERE fingerprint = ?1",
+            [fingerprint],
+        )?;
+        self.checkpointer.committed();
+        Ok(n == 1)
+    }
+
+    fn certificate(&self, fingerprint: &str) -> Result<Option<StoredCertificate>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT fingerprint, username, bound_by, bound_at FROM user_certificates
+             WHERE fingerprint = ?1",
+        )?;
+        let mut rows = st.query([fingerprint])?;
+        rows.next()?.map(certificate_from).transpose()
+    }
+
+    fn certificates(&self) -> Result<Vec<StoredCertificate>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT fingerprint, username, bound_by, bound_at FROM user_certificates
+             ORDER BY username, fingerprint",
+        )?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(certificate_from(r)?);
+        }
+        Ok(out)
+    }
+}
+
+fn certificate_from(r: &Row<'_>) -> Result<StoredCertificate> {
+    let bound: String = r.get(3)?;
+    Ok(StoredCertificate {
+        fingerprint: r.get(0)?,
+        username: r.get(1)?,
+        bound_by: r.get(2)?,
+        bound_at: parse_timestamp(&bound)?,
+    })
 }
