@@ -53,6 +53,10 @@ pub struct NetArgs {
     /// in; connections without one are served as anonymous. Needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// Mark the session cookie `Secure` although this server speaks plain HTTP: it sits behind a
+    /// proxy that terminates HTTPS. (With --tls-cert it is marked so anyway.)
+    #[arg(long)]
+    pub secure_cookies: bool,
 }
 
 impl Default for NetArgs {
@@ -64,6 +68,7 @@ impl Default for NetArgs {
             tls_cert: None,
             tls_key: None,
             client_ca: None,
+            secure_cookies: false,
         }
     }
 }
@@ -161,7 +166,7 @@ pub fn serve(
         )
         .map(Arc::new);
         // Cookies over HTTPS are marked Secure.
-        state.secure_cookies = options.tls.is_some();
+        state.secure_cookies = options.tls.is_some() || net.secure_cookies;
         let scheme = if options.tls.is_some() { "https" } else { "http" };
         println!("creditloop serving {backend} on {scheme}://{addr}/");
         if net.client_ca.is_some() {
