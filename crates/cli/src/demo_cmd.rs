@@ -33,6 +33,8 @@ pub struct Args {
     /// as the credit office administrator, the demo's default on its loopback address).
     #[arg(long)]
     pub no_open_access: bool,
+    #[command(flatten)]
+    pub pii: crate::pii_cmd::PiiArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -75,6 +77,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 agency: None,
                 deadline_working_days: 7,
                 today: Some(cfg.today),
+                pii: args.pii.clone(),
             };
             let r = import_cmd::import_file(&*store, &a)?;
             creditloop_server::audit::append_blocking(
@@ -109,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             audit_head_every: 60,
             ..Default::default()
         },
+        args.pii.load(&args.db, true)?,
         args.listen,
         !args.no_open_access,
     )?;

@@ -503,3 +503,105 @@ fn audit_verify_passes_then_names_the_altered_entry() {
         "names entry 3: {text}"
     );
 }
+
+/// Everything a SQLite store holds at rest: the database file and its write-ahead log.
+fn at_rest(dir: &Path) -> String {
+    let mut bytes = Vec::new();
+    for name in ["t.db", "t.db-wal", "t.audit.db", "t.audit.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            bytes.extend(b);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn resident_numbers_stay_out_of_the_database_and_are_revealed_only_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 2_000, "0", "dishonest_debtor,penalty");
+    let db = db_url(dir.path());
+    let mut numbers = Vec::new();
+    for name in ["dishonest_debtors.csv", "penalties.csv"] {
+        let file = data.join(name);
+        run(&[
+            "import",
+            "--db",
+            &db,
+            file.to_str().unwrap(),
+            "--today",
+            "2026-06-30",
+        ]);
+        let mut rdr = csv::Reader::from_path(&file).unwrap();
+        let headers = rdr.headers().unwrap().clone();
+        let cols: Vec<usize> = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| *h == "证件号码" || *h == "法定代表人证件号码")
+            .map(|(i, _)| i)
+            .collect();
+        for r in rdr.records() {
+            let r = r.unwrap();
+            for &c in &cols {
+                if r[c].len() == 18 {
+                    numbers.push(r[c].to_string());
+                }
+            }
+        }
+    }
+    assert!(numbers.len() > 20, "the demo data names persons");
+    assert!(
+        dir.path().join("t.db.pii-key").exists(),
+        "the key file is beside the database"
+    );
+    let text = at_rest(dir.path());
+    for n in &numbers {
+        assert!(!text.contains(n.as_str()), "{n} is stored in clear");
+    }
+
+    // A person is still checked by number.
+    let person = &numbers[0];
+    let out = run(&[
+        "check",
+        "--db",
+        &db,
+        "--subject",
+        person,
+        "--scenario",
+        "public_bidding",
+        "--on",
+        "2026-06-30",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["subject_known"], true, "{v}");
+
+    // The number is revealed to a named person, and the audit log says so first.
+    let out = run(&["pii", "reveal", "--db", &db, "--by", "auditor-li", person]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(person.as_str()), "{printed}");
+    assert!(at_rest(dir.path()).contains("unmasked_read"));
+
+    // Another key is refused with a clear error, before anything is read or written.
+    for args in [
+        vec![
+            "check",
+            "--db",
+            &db,
+            "--subject",
+            person,
+            "--scenario",
+            "public_bidding",
+        ],
+        vec!["pii", "reveal", "--db", &db, "--by", "x", person],
+    ] {
+        let out = bin()
+            .args(&args)
+            .env("CREDITLOOP_PII_KEY", "00".repeat(32))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("another personal data key"), "{err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(person.as_str()));
+    }
+}

@@ -24,8 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use creditloop_domain::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
+use creditloop_domain::ids::{OrgCode, RegistrationNumber, Uscc};
 use creditloop_domain::subject::{SubjectCodes, SubjectKey, SubjectKind};
 use creditloop_store::{Store, StoreError, SubjectName, SubjectSummary};
 
@@ -94,7 +93,7 @@ pub fn codes_of_key(key: &str) -> SubjectCodes {
     };
     match prefix {
         "U" => codes.uscc = Uscc::parse(rest).ok(),
-        "P" => codes.resident_id = ResidentId::parse(rest, NaiveDate::MAX).ok(),
+        // A person's key is a pseudonym: its masked number is in the profile, not in the key.
         "R" => codes.reg_no = RegistrationNumber::parse(rest).ok(),
         "O" => codes.org_code = OrgCode::parse(rest).ok(),
         "T" => codes.tax_no = Some(rest.to_string()),
@@ -416,8 +415,8 @@ mod tests {
             c.uscc.as_ref().map(|u| u.as_str()),
             Some("91330100716105852F")
         );
-        let p = codes_of_key("P:11010519491231002X");
-        assert_eq!(p.display_code().as_deref(), Some("1101**********002X"));
+        let p = codes_of_key("P:AAAABBBBCCCCDDDDEEEEFFFFGG");
+        assert_eq!(p.display_code(), None, "a pseudonym is no code to show");
         assert_eq!(codes_of_key("N:x"), SubjectCodes::default());
     }
 }

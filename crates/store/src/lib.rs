@@ -12,6 +12,7 @@ use creditloop_domain::agency::Agency;
 use creditloop_domain::catalogue::FactRecord;
 use creditloop_domain::feedback::Feedback;
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow};
+use creditloop_domain::pii::{PersonId, SealedIdentity};
 use creditloop_domain::record::{Category, CreditRecord, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
@@ -34,6 +35,12 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database's persons were pseudonymised with another personal data key: using this one
+    /// would file every person a second time and leave the sealed numbers unreadable.
+    #[error(
+        "this database was written with another personal data key (key check {stored}, given key {given}): use the key file it was created with (--pii-key-file or CREDITLOOP_PII_KEY)"
+    )]
+    PiiKeyMismatch { stored: String, given: String },
     #[error("{0}")]
     Other(String),
 }
@@ -365,6 +372,13 @@ pub trait Store: Credentials + Send + Sync {
     fn put_report(&self, report: &StoredReport) -> Result<bool>;
     /// An issued credit report by number.
     fn report(&self, number: &str) -> Result<Option<StoredReport>>;
+    /// Binds the database to a personal data key by its key check value: the first call stores it,
+    /// later calls fail with [`StoreError::PiiKeyMismatch`] when it differs. The key itself is never
+    /// stored.
+    fn check_pii_key(&self, check_value: &str) -> Result<()>;
+    /// The sealed resident number of a person's subject key, written by [`Store::write_batch`] from
+    /// the rows' [`AcceptedRow::identities`].
+    fn sealed_identity(&self, key: &SubjectKey) -> Result<Option<SealedIdentity>>;
     /// Current records decided in `[from, to]` by month, category and agency (dashboards).
     fn record_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<RecordStat>>;
     /// Checks decided in `[from, to]` by decision and agency, with how many got feedback.
@@ -380,6 +394,44 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
         Ok(Box::new(postgres::PgStore::connect(url)?))
     } else {
         Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+/// A person as the person columns store it: the masked number (column `resident_id`) and the
+/// subject key `P:<pseudonym>` (column `person_key`).
+pub(crate) fn stored_person(
+    masked: Option<String>,
+    person_key: Option<String>,
+) -> Result<Option<PersonId>> {
+    match (masked, person_key) {
+        (Some(masked), Some(key)) => {
+            let pseudonym = key
+                .strip_prefix(creditloop_domain::pii::PERSON_KEY_PREFIX)
+                .ok_or_else(|| StoreError::Corrupt(format!("person key `{key}`")))?;
+            Ok(Some(PersonId {
+                pseudonym: pseudonym.to_string(),
+                masked,
+            }))
+        }
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(
+            "person link with only one of masked number and person key".into(),
+        )),
+    }
+}
+
+/// Key check values are stored under this name in `pii_meta`.
+pub(crate) const PII_KEY_CHECK: &str = "key_check";
+
+/// Whether a stored key check value admits `given`.
+pub(crate) fn compare_key_check(stored: Option<String>, given: &str) -> Result<bool> {
+    match stored {
+        None => Ok(false),
+        Some(s) if s == given => Ok(true),
+        Some(stored) => Err(StoreError::PiiKeyMismatch {
+            stored,
+            given: given.to_string(),
+        }),
     }
 }
 
