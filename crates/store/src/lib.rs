@@ -41,6 +41,12 @@ pub enum StoreError {
         "this database was written with another personal data key (key check {stored}, given key {given}): use the key file it was created with (--pii-key-file or CREDITLOOP_PII_KEY)"
     )]
     PiiKeyMismatch { stored: String, given: String },
+    /// Persons written before resident numbers were pseudonymised (`P:` and the number itself):
+    /// binding a key would leave them in clear beside pseudonymised ones.
+    #[error(
+        "this database holds {0} person(s) filed under their resident number in clear (written before personal data protection): re-import its records into a new database"
+    )]
+    LegacyPersons(u64),
     #[error("{0}")]
     Other(String),
 }
@@ -419,6 +425,10 @@ pub(crate) fn stored_person(
         )),
     }
 }
+
+/// Subjects filed under a clear resident number (`P:` and 18 characters; a pseudonym has 26).
+pub(crate) const LEGACY_PERSONS_SQL: &str =
+    "SELECT COUNT(*) FROM subjects WHERE key LIKE 'P:%' AND length(key) = 20";
 
 /// Key check values are stored under this name in `pii_meta`.
 pub(crate) const PII_KEY_CHECK: &str = "key_check";

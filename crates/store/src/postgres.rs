@@ -27,10 +27,10 @@ use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
-    LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page, RecordStat, Result, Store,
-    StoreError, StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName,
-    SubjectProfile, SubjectSummary, Totals, compare_key_check, fact_record, list_categories_sql,
-    stored_person,
+    LEGACY_PERSONS_SQL, LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page,
+    RecordStat, Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord,
+    StoredReport, SubjectName, SubjectProfile, SubjectSummary, Totals, compare_key_check,
+    fact_record, list_categories_sql, stored_person,
 };
 use creditloop_domain::feedback::Feedback;
 use creditloop_domain::pii::SealedIdentity;
@@ -1407,6 +1407,10 @@ impl Store for PgStore {
             .map(|r| r.try_get(0))
             .transpose()?;
         if !compare_key_check(stored, check_value)? {
+            let legacy: i64 = tx.query_one(LEGACY_PERSONS_SQL, &[])?.try_get(0)?;
+            if legacy > 0 {
+                return Err(StoreError::LegacyPersons(legacy as u64));
+            }
             // Two first openings at once: the second insert finds the first's row and is compared.
             tx.execute(
                 "INSERT INTO pii_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",

@@ -26,10 +26,10 @@ use crate::plan::{
 };
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
-    LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page, RecordStat, Result, Store,
-    StoreError, StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName,
-    SubjectProfile, SubjectSummary, Totals, compare_key_check, fact_record, list_categories_sql,
-    stored_person,
+    LEGACY_PERSONS_SQL, LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page,
+    RecordStat, Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord,
+    StoredReport, SubjectName, SubjectProfile, SubjectSummary, Totals, compare_key_check,
+    fact_record, list_categories_sql, stored_person,
 };
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 use creditloop_domain::pii::SealedIdentity;
@@ -1402,6 +1402,10 @@ impl Store for SqliteStore {
             )
             .optional()?;
         if !compare_key_check(stored, check_value)? {
+            let legacy: i64 = conn.query_row(LEGACY_PERSONS_SQL, [], |r| r.get(0))?;
+            if legacy > 0 {
+                return Err(StoreError::LegacyPersons(legacy as u64));
+            }
             conn.execute(
                 "INSERT INTO pii_meta (name, value) VALUES (?1, ?2)",
                 params![PII_KEY_CHECK, check_value],

@@ -1902,6 +1902,32 @@ fn resident_numbers_are_sealed_at_rest(ctx: &Ctx) {
     );
 }
 
+fn persons_in_clear_from_before_are_refused(ctx: &Ctx) {
+    let s = ctx.store();
+    // A person filed under the number itself, as stores wrote them before pseudonyms.
+    let mut legacy = person();
+    legacy.codes.person = Some(PersonId {
+        pseudonym: PERSON_ID.into(),
+        masked: "1101**********002X".into(),
+    });
+    s.write_batch(&batch(
+        "b1",
+        "d1",
+        at(1, 9),
+        vec![accepted(
+            1,
+            penalty("旧罚〔2020〕1号", legacy, date(2024, 4, 1), 1.0),
+            false,
+        )],
+        vec![],
+    ))
+    .expect("write");
+    match s.check_pii_key(&pii().check_value()) {
+        Err(creditloop_store::StoreError::LegacyPersons(1)) => {}
+        r => panic!("clear persons must be refused, got {r:?}"),
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1959,6 +1985,7 @@ conformance!(
     tokens_are_kept_as_hashes,
     pii_key_check_binds_the_database,
     resident_numbers_are_sealed_at_rest,
+    persons_in_clear_from_before_are_refused,
 );
 
 #[test]
