@@ -88,7 +88,8 @@ fn subject_table(found: &[SubjectSummary]) -> Markup {
                     tr {
                         td data-label="主体名称" {
                             @if s.key.as_str().starts_with("P:") {
-                                // Natural persons are not linked: the link would carry the full number.
+                                // Natural persons get no public profile link: their page is not for
+                                // browsing from a search.
                                 (s.name)
                             } @else {
                                 a href=(subject_href(s.key.as_str())) { (s.name) }
