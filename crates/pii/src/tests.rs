@@ -145,3 +145,14 @@ proptest! {
         prop_assert!(matches!(k.open(&s), Err(PiiError::Open)));
     }
 }
+
+#[test]
+fn sm4_is_the_standard_cipher() {
+    // GB/T 32907-2016 Appendix A, example 1: key = plaintext = 0123456789abcdeffedcba9876543210.
+    use sm4::cipher::{BlockEncrypt, KeyInit as _, generic_array::GenericArray};
+    let bytes = hex::decode("0123456789abcdeffedcba9876543210").expect("hex");
+    let c = sm4::Sm4::new(GenericArray::from_slice(&bytes));
+    let mut block = GenericArray::clone_from_slice(&bytes);
+    c.encrypt_block(&mut block);
+    assert_eq!(hex::encode(block), "681edf34d206965e86b3e94f536e4246");
+}
