@@ -875,6 +875,23 @@ async fn persons_are_found_by_resident_number_yet_never_held_in_clear() {
     let id = creditloop_domain::ids::ResidentId::parse(PERSON, chrono::NaiveDate::MAX).unwrap();
     assert_eq!(keys[0], s.pii.key_of(&id).0);
 
+    // The portal finds the person by name and by number, showing the masked number only.
+    for q in ["王五", PERSON] {
+        let page = c
+            .get(format!("{}/", s.base))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("1101**********002X"), "{q}: {page}");
+        // Only the search box echoes what the caller typed; the results hold no number.
+        let echoed = usize::from(q == PERSON);
+        assert_eq!(page.matches(PERSON).count(), echoed, "{q}: {page}");
+    }
+
     // Checks: the person by number, and the company through its legal representative.
     let body = json!({"subject": PERSON_15, "scenario": "government_procurement",
                       "agency": "11120000MB19674671"});

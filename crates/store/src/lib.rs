@@ -272,6 +272,8 @@ pub struct SubjectName {
     pub key: SubjectKey,
     pub name: String,
     pub kind: SubjectKind,
+    /// A person's masked resident number, to show beside the name (the key is a pseudonym).
+    pub masked: Option<String>,
 }
 
 /// A credit report (信用报告) as issued: its number, the digest of its canonical body and the body.

@@ -1305,7 +1305,7 @@ impl Store for PgStore {
         let mut tx = read_only(&mut client)?;
         // A portal, not a cursor per row: fetched in chunks so a province's subjects do not sit
         // in memory twice.
-        let portal = tx.bind("SELECT key, name, kind FROM subjects", &[])?;
+        let portal = tx.bind("SELECT key, name, kind, resident_id FROM subjects", &[])?;
         loop {
             let rows = tx.query_portal(&portal, 50_000)?;
             if rows.is_empty() {
@@ -1319,6 +1319,7 @@ impl Store for PgStore {
                     key: SubjectKey(r.try_get(0)?),
                     name: r.try_get(1)?,
                     kind,
+                    masked: r.try_get(3)?,
                 });
             }
         }

@@ -1299,7 +1299,7 @@ impl Store for SqliteStore {
 
     fn subject_names(&self, f: &mut dyn FnMut(SubjectName)) -> Result<()> {
         let conn = self.reader()?;
-        let mut st = conn.prepare("SELECT key, name, kind FROM subjects")?;
+        let mut st = conn.prepare("SELECT key, name, kind, resident_id FROM subjects")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let kind = r.get_ref(2)?.as_str().map_err(corrupt_sql)?;
@@ -1309,6 +1309,7 @@ impl Store for SqliteStore {
                 key: SubjectKey(r.get(0)?),
                 name: r.get(1)?,
                 kind,
+                masked: r.get(3)?,
             });
         }
         Ok(())

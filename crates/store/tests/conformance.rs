@@ -1616,8 +1616,15 @@ fn subject_names_and_agency_batches(ctx: &Ctx) {
     other.agency = Some(SHANGHAI.into());
     s.write_batch(&other).expect("write");
     let mut names = Vec::new();
-    s.subject_names(&mut |n| names.push((n.key.0, n.name, n.kind)))
-        .expect("names");
+    let mut masked = Vec::new();
+    s.subject_names(&mut |n| {
+        masked.push((n.key.0.clone(), n.masked));
+        names.push((n.key.0, n.name, n.kind))
+    })
+    .expect("names");
+    // A person comes with the masked number to show beside the name; organisations with none.
+    assert!(masked.contains(&(person_key().0, Some("1101**********002X".to_string()))));
+    assert!(masked.contains(&(format!("U:{HANGZHOU}"), None)));
     names.sort_by(|a, b| a.0.cmp(&b.0));
     assert!(
         names.contains(&(
