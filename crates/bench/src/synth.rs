@@ -125,7 +125,9 @@ impl World {
         }
     }
 
-    /// The subject's key (`U:` or `P:` + code), as the index and the store file it.
+    /// The subject's key (`U:` or `P:` + code). Persons keep their synthetic number as key: this data
+    /// goes straight into the index and the benchmark's SQL tables, never through ingest, so it is
+    /// never pseudonymised (a real store files persons under `P:` + a keyed pseudonym).
     pub fn key(&self, i: usize) -> SubjectKey {
         let prefix = if i < self.orgs { "U:" } else { "P:" };
         SubjectKey(format!("{prefix}{}", self.code(i)))

@@ -45,13 +45,19 @@ pub struct Args {
     /// Where the batch results go (.csv or .xlsx); standard output (CSV) when absent.
     #[arg(long, requires = "batch")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub pii: crate::pii_cmd::PiiArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = creditloop_store::open(&args.db).with_context(|| format!("opening {}", args.db))?;
     let on = args.on.unwrap_or_else(crate::today);
+    // Persons are looked up by pseudonym: a key other than the one the store was imported with
+    // is refused (a missing default key file is created, and binds a store that holds no persons).
+    let pii = args.pii.load(&args.db, true)?;
+    store.check_pii_key(&pii.check_value())?;
     if let Some(path) = &args.batch {
-        return batch(Arc::from(store), &args, path, on);
+        return batch(Arc::from(store), &args, path, on, pii);
     }
     let catalogue = CompiledCatalogue::compile(&creditloop_server::active_catalogue(&*store)?);
     let req = CheckRequest {
@@ -61,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         case_ref: args.case_ref.clone(),
     };
     let (mut answer, row) =
-        creditloop_server::checks::check_and_store(&*store, &catalogue, &req, on)
+        creditloop_server::checks::check_and_store(&*store, &pii, &catalogue, &req, on)
             .map_err(|e| anyhow::anyhow!("{e} / {}", e.zh()))?;
     let audit =
         creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&args.db))?;
@@ -116,13 +122,14 @@ fn batch(
     args: &Args,
     path: &std::path::Path,
     on: NaiveDate,
+    pii: Arc<creditloop_pii::PiiKey>,
 ) -> anyhow::Result<ExitCode> {
     let scenario = creditloop_server::checks::scenario(&args.scenario)
         .map_err(|e| anyhow::anyhow!("{e} / {}", e.zh()))?;
     let started = std::time::Instant::now();
     let audit =
         creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&args.db))?;
-    let state = AppState::new(store, Arc::new(audit))?;
+    let state = AppState::new(store, Arc::new(audit), pii)?;
     eprintln!(
         "check index built in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -35,6 +35,8 @@ pub struct Args {
     pub no_open_access: bool,
     #[command(flatten)]
     pub net: crate::serve_cmd::NetArgs,
+    #[command(flatten)]
+    pub pii: crate::pii_cmd::PiiArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -77,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 agency: None,
                 deadline_working_days: 7,
                 today: Some(cfg.today),
+                pii: args.pii.clone(),
             };
             let r = import_cmd::import_file(&*store, &a)?;
             creditloop_server::audit::append_blocking(
@@ -111,6 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             audit_head_every: 60,
             ..Default::default()
         },
+        args.pii.load(&args.db, true)?,
         args.listen,
         !args.no_open_access,
         &args.net,

@@ -56,6 +56,8 @@ pub struct Args {
     /// Take this day as today (replaying history); the real date in China when absent.
     #[arg(long, value_parser = parse_date)]
     pub today: Option<NaiveDate>,
+    #[command(flatten)]
+    pub pii: crate::pii_cmd::PiiArgs,
 }
 
 fn parse_category(s: &str) -> Result<Category, String> {
@@ -93,7 +95,7 @@ pub fn import_file(
     args: &Args,
 ) -> anyhow::Result<ImportReport> {
     let today = args.today.unwrap_or_else(crate::today);
-    let mut cfg = ValidatorConfig::new(today);
+    let mut cfg = ValidatorConfig::new(today, args.pii.load(&args.db, true)?);
     cfg.category = args.category;
     cfg.deadline_working_days = args.deadline_working_days;
     if let Some(v) = &args.standard_version {

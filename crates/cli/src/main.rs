@@ -18,6 +18,7 @@ mod check_cmd;
 mod demo_cmd;
 mod generate_cmd;
 mod import_cmd;
+mod pii_cmd;
 mod serve_cmd;
 
 /// The default store: a SQLite file in the working directory.
@@ -58,6 +59,8 @@ enum Command {
     Token(access_cmd::TokenArgs),
     /// Web users (用户) with argon2 passwords and TOTP for administrators: add, list, passwd.
     User(access_cmd::UserArgs),
+    /// Personal data (个人信息): make a key file, reveal a resident number (audited).
+    Pii(pii_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => audit_cmd::run(a),
         Command::Token(a) => access_cmd::run_token(a),
         Command::User(a) => access_cmd::run_user(a),
+        Command::Pii(a) => pii_cmd::run(a),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,8 @@ pub struct Args {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub audit: AuditArgs,
+    #[command(flatten)]
+    pub pii: crate::pii_cmd::PiiArgs,
     /// Development only: anonymous callers act as the credit office administrator (no token, no
     /// login). Never on a server others can reach.
     #[arg(long)]
@@ -106,10 +108,12 @@ pub struct AuditArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = creditloop_store::open(&args.db).with_context(|| format!("opening {}", args.db))?;
+    let pii = args.pii.load(&args.db, true)?;
     serve(
         Arc::from(store),
         &args.db,
         &args.audit,
+        pii,
         args.listen,
         args.open_access,
         &args.net,
@@ -136,6 +140,7 @@ pub fn serve(
     store: Arc<dyn creditloop_store::Store>,
     db: &str,
     audit_args: &AuditArgs,
+    pii: Arc<creditloop_pii::PiiKey>,
     listen: SocketAddr,
     open_access: bool,
     net: &NetArgs,
@@ -158,7 +163,7 @@ pub fn serve(
         let backend = store.backend();
         eprintln!("building the check index from {backend}…");
         // The check index is built before the first request is accepted.
-        let mut state = tokio::task::spawn_blocking(move || AppState::new(store, audit)).await??;
+        let mut state = tokio::task::spawn_blocking(move || AppState::new(store, audit, pii)).await??;
         state.open_access = open_access;
         state.public_rate = creditloop_server::limits::PublicRateLimit::new(
             net.public_rate_limit,

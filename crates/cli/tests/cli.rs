@@ -626,3 +626,216 @@ fn a_client_certificate_is_bound_listed_and_unbound_with_audit() {
         ["user_created", "certificate_bound", "certificate_unbound"]
     );
 }
+
+/// The 18-digit numbers in a file's 证件号码 and 法定代表人证件号码 columns.
+fn resident_numbers(file: &Path) -> Vec<String> {
+    let mut rdr = csv::Reader::from_path(file).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let cols: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| *h == "证件号码" || *h == "法定代表人证件号码")
+        .map(|(i, _)| i)
+        .collect();
+    let mut out = Vec::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        for &c in &cols {
+            if r[c].len() == 18 {
+                out.push(r[c].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Everything a SQLite store holds at rest: the database file and its write-ahead log.
+fn at_rest(dir: &Path) -> String {
+    let mut bytes = Vec::new();
+    for name in ["t.db", "t.db-wal", "t.audit.db", "t.audit.db-wal"] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            bytes.extend(b);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn resident_numbers_stay_out_of_the_database_and_are_revealed_only_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 2_000, "0", "dishonest_debtor,penalty");
+    let db = db_url(dir.path());
+    let mut numbers = Vec::new();
+    for name in ["dishonest_debtors.csv", "penalties.csv"] {
+        let file = data.join(name);
+        run(&[
+            "import",
+            "--db",
+            &db,
+            file.to_str().unwrap(),
+            "--today",
+            "2026-06-30",
+        ]);
+        numbers.extend(resident_numbers(&file));
+    }
+    assert!(numbers.len() > 20, "the demo data names persons");
+    assert!(
+        dir.path().join("t.db.pii-key").exists(),
+        "the key file is beside the database"
+    );
+    let text = at_rest(dir.path());
+    for n in &numbers {
+        assert!(!text.contains(n.as_str()), "{n} is stored in clear");
+    }
+
+    // A person is still checked by number.
+    let person = &numbers[0];
+    let out = run(&[
+        "check",
+        "--db",
+        &db,
+        "--subject",
+        person,
+        "--scenario",
+        "public_bidding",
+        "--on",
+        "2026-06-30",
+        "--json",
+    ]);
+    let v = json_of(&out);
+    assert_eq!(v["subject_known"], true, "{v}");
+
+    // The number is revealed to a named person, and the audit log says so first.
+    let out = run(&["pii", "reveal", "--db", &db, "--by", "auditor-li", person]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains(person.as_str()), "{printed}");
+    assert!(at_rest(dir.path()).contains("unmasked_read"));
+
+    // Another key is refused with a clear error, before anything is read or written.
+    for args in [
+        vec![
+            "check",
+            "--db",
+            &db,
+            "--subject",
+            person,
+            "--scenario",
+            "public_bidding",
+        ],
+        vec!["pii", "reveal", "--db", &db, "--by", "x", person],
+    ] {
+        let out = bin()
+            .args(&args)
+            .env("CREDITLOOP_PII_KEY", "00".repeat(32))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("another personal data key"), "{err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains(person.as_str()));
+    }
+}
+
+/// The same on PostgreSQL: a fresh database on `CREDITLOOP_TEST_PG`, the demo persons imported,
+/// every table dumped as text by SQL. Skipped with a message when PostgreSQL is unreachable, except
+/// under `CI=true`.
+#[test]
+fn postgres_holds_no_resident_number_in_clear() {
+    let admin_url = std::env::var("CREDITLOOP_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut admin = match postgres::Client::connect(&admin_url, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "PostgreSQL not reachable at {admin_url}: {e}"
+            );
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: PostgreSQL not reachable: {e}");
+            return;
+        }
+    };
+    let name = format!(
+        "cl_cli_pii_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let url = match admin_url.rfind('/') {
+        Some(i) if admin_url[..i].contains("//") && i > admin_url.find("//").unwrap() + 1 => {
+            format!("{}/{name}", &admin_url[..i])
+        }
+        _ => format!("{admin_url}/{name}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 2_000, "0", "dishonest_debtor,penalty");
+    let key = dir.path().join("pii.key");
+    let result = std::panic::catch_unwind(|| {
+        run(&["pii", "keygen", key.to_str().unwrap()]);
+        let mut numbers = Vec::new();
+        for name in ["dishonest_debtors.csv", "penalties.csv"] {
+            let file = data.join(name);
+            run(&[
+                "import",
+                "--db",
+                &url,
+                file.to_str().unwrap(),
+                "--today",
+                "2026-06-30",
+                "--pii-key-file",
+                key.to_str().unwrap(),
+            ]);
+            numbers.extend(resident_numbers(&file));
+        }
+        assert!(numbers.len() > 10, "the demo data names persons");
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut dump = String::new();
+        for t in &tables {
+            for r in c
+                .query(&format!("SELECT t::text FROM \"{t}\" t"), &[])
+                .unwrap()
+            {
+                dump.push_str(r.get::<_, &str>(0));
+                dump.push('\n');
+            }
+        }
+        assert!(tables.iter().any(|t| t == "pii_identities"));
+        for n in &numbers {
+            assert!(!dump.contains(n.as_str()), "{n} is in PostgreSQL in clear");
+        }
+        // Found by number through the same key file.
+        let out = run(&[
+            "check",
+            "--db",
+            &url,
+            "--subject",
+            &numbers[0],
+            "--scenario",
+            "public_bidding",
+            "--on",
+            "2026-06-30",
+            "--json",
+            "--pii-key-file",
+            key.to_str().unwrap(),
+        ]);
+        assert_eq!(json_of(&out)["subject_known"], true);
+    });
+    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -197,6 +197,10 @@ pub enum Act<'a> {
     ReadSubjectFull { subject: &'a str },
     /// The dashboard (大屏) of every agency's figures.
     ViewDashboard,
+    /// Read a natural person's resident number unmasked (身份证号码明文), audited each time.
+    /// Only the credit office administrator and the auditor: agencies check and submit by number
+    /// already, and need no platform copy of it.
+    RevealIdentity { subject: &'a str },
     /// Manage users and tokens of one agency, or of the whole platform (`None`).
     ManageUsers { agency: Option<&'a str> },
 }
@@ -224,6 +228,7 @@ impl Act<'_> {
             Act::PublishAuditHead,
             Act::ReadSubjectFull { subject: a },
             Act::ViewDashboard,
+            Act::RevealIdentity { subject: a },
             Act::ManageUsers { agency: Some(a) },
             Act::ManageUsers { agency: None },
         ]
@@ -329,7 +334,8 @@ fn auditor(act: &Act<'_>) -> Decision {
         | Act::ReadBatch { .. }
         | Act::ListBatches { .. }
         | Act::ReadRecordHistory { .. }
-        | Act::ViewDashboard => Decision::Allow,
+        | Act::ViewDashboard
+        | Act::RevealIdentity { .. } => Decision::Allow,
         _ => Decision::Forbidden(Refusal::RoleNotAllowed),
     }
 }
@@ -353,6 +359,7 @@ fn agency(p: &Principal, act: &Act<'_>) -> Decision {
         | Act::ReadAuditLog
         | Act::PublishAuditHead
         | Act::ReadSubjectFull { .. }
+        | Act::RevealIdentity { .. }
         | Act::ViewDashboard => Decision::Forbidden(Refusal::RoleNotAllowed),
         Act::ReadPublic => Decision::Allow,
     }
@@ -392,6 +399,7 @@ mod tests {
                     | ListBatches { .. }
                     | ReadRecordHistory { .. }
                     | ViewDashboard
+                    | RevealIdentity { .. }
             ),
             Role::AgencyAdmin | Role::AgencyOfficer | Role::AgencySystem => match act {
                 ReadPublic

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pii::SealedIdentity;
 use crate::record::{CreditRecord, Timeliness};
 
 /// A row that passed validation.
@@ -12,6 +13,10 @@ pub struct AcceptedRow {
     pub row: u64,
     pub record: CreditRecord,
     pub timeliness: Timeliness,
+    /// The resident numbers the record names (subject and linked persons), sealed: the record
+    /// itself holds only their pseudonyms and masked forms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<SealedIdentity>,
 }
 
 /// One reason a row was rejected. A row may have several; each is one `RowError`.

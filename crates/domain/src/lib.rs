@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod feedback;
 pub mod ids;
 pub mod intake;
+pub mod pii;
 pub mod publicity;
 pub mod record;
 pub mod subject;

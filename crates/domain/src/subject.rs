@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
+use crate::ids::{OrgCode, RegistrationNumber, Uscc};
+use crate::pii::PersonId;
 
 /// The kinds of subject of DESIGN.md §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,13 +149,15 @@ pub struct SubjectCodes {
     /// 社会组织登记证号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub social_org_cert: Option<String>,
-    /// 公民身份号码, for natural persons
+    /// 公民身份号码 of a natural person, as its pseudonym and masked form: the number itself is
+    /// only ever held sealed (see [`crate::pii`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resident_id: Option<ResidentId>,
+    pub person: Option<PersonId>,
 }
 
 /// The stable key a subject is filed under: the strongest identifier it has.
-/// `U:` unified code, `R:` registration number, `O:` organisation code, `P:` resident number,
+/// `U:` unified code, `R:` registration number, `O:` organisation code, `P:` keyed pseudonym of the
+/// resident number (never the number),
 /// `T:`/`I:`/`S:` other certificates, `N:` name only (an individual business without any code).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -177,8 +180,8 @@ impl SubjectCodes {
     pub fn key(&self) -> Option<SubjectKey> {
         let k = if let Some(u) = &self.uscc {
             format!("U:{}", u.as_str())
-        } else if let Some(p) = &self.resident_id {
-            format!("P:{}", p.as_str())
+        } else if let Some(p) = &self.person {
+            return Some(p.key());
         } else if let Some(r) = &self.reg_no {
             format!("R:{}", r.as_str())
         } else if let Some(o) = &self.org_code {
@@ -200,7 +203,7 @@ impl SubjectCodes {
         self.uscc
             .as_ref()
             .map(|u| u.as_str().to_string())
-            .or_else(|| self.resident_id.as_ref().map(|p| p.masked()))
+            .or_else(|| self.person.as_ref().map(|p| p.masked().to_string()))
             .or_else(|| self.reg_no.as_ref().map(|r| r.as_str().to_string()))
             .or_else(|| self.org_code.as_ref().map(|o| o.as_str().to_string()))
             .or_else(|| self.tax_no.clone())
@@ -258,8 +261,9 @@ impl PersonRole {
 pub struct PersonLink {
     pub name: String,
     pub role: PersonRole,
+    /// The person's resident number as pseudonym and masked form.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resident_id: Option<ResidentId>,
+    pub person: Option<PersonId>,
     /// 证件类型 when the identity document is not a resident number (passport, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other_id: Option<(String, String)>,
@@ -268,9 +272,7 @@ pub struct PersonLink {
 impl PersonLink {
     /// The subject key of the person, when the person is identified.
     pub fn key(&self) -> Option<SubjectKey> {
-        self.resident_id
-            .as_ref()
-            .map(|p| SubjectKey(format!("P:{}", p.as_str())))
+        self.person.as_ref().map(PersonId::key)
     }
 }
 

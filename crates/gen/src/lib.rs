@@ -503,7 +503,8 @@ fn write_records(
 }
 
 /// The key (`U:` unified code, `P:` resident number, `R:` registration number, else `N:` index) and
-/// name of the first `n` subjects of the generator seeded with `seed`: the same subjects
+/// name of the first `n` subjects (for the name search benchmark only: a store files persons under
+/// `P:` and a keyed pseudonym, not the number) of the generator seeded with `seed`: the same subjects
 /// `generate` writes, without their records (benchmarks of name search over realistic names).
 pub fn subject_names(
     seed: u64,

@@ -413,8 +413,9 @@ impl CheckIndex {
     }
 
     /// Finds the subject a check names, identifiers first (DESIGN.md §7): the normalised text as a
-    /// unified code, resident number, registration number, organisation code or other certificate
-    /// key; then as a secondary code; only then as an exact name.
+    /// unified code, person pseudonym (callers turn a resident number into its pseudonym first, see
+    /// `creditloop-pii`), registration number, organisation code or other certificate key; then as
+    /// a secondary code; only then as an exact name.
     pub fn resolve(&self, code_or_name: &str) -> Resolved {
         let code = ids::normalize(code_or_name);
         if code.is_empty() {

@@ -98,7 +98,10 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);
     let today = NaiveDate::from_ymd_opt(2024, 6, 28).unwrap_or_default();
-    let validator = Validator::new(ValidatorConfig::new(today));
+    let validator = Validator::new(ValidatorConfig::new(
+        today,
+        std::sync::Arc::new(creditloop_pii::test_key()),
+    ));
     let subjects = codes(1000);
     let rows: Vec<RawRow> = (0..n)
         .map(|i| RawRow {

@@ -15,7 +15,7 @@ use crate::error::IngestError;
 use crate::fields::Layout;
 use crate::read::{RawRowResult, ReadError};
 use crate::rejects::RejectSink;
-use crate::validate::Validator;
+use crate::validate::{Validator, mask_rejected};
 
 /// Settings of one import.
 #[derive(Debug, Clone)]
@@ -106,6 +106,13 @@ pub fn import_with_rejects(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport, IngestError> {
     let started = Instant::now();
+    // Refuse before writing anything when the store's persons were filed under another key.
+    store
+        .check_pii_key(&validator.config().pii.check_value())
+        .map_err(|error| IngestError::Store {
+            committed: Vec::new(),
+            error,
+        })?;
     let batch_size = if opts.all_or_nothing {
         usize::MAX
     } else {
@@ -189,14 +196,17 @@ pub fn import_with_rejects(
                     break;
                 }
             };
-            if let Some(r) = rej {
+            if let Some(mut r) = rej {
                 prog.rejected += 1;
+                // The rejects file is the submitter's copy for correcting and submitting again, so
+                // it keeps the row as read; what is stored and reported is masked.
                 if let Some(sink) = rejects.as_deref_mut()
                     && let Err(e) = sink.reject(&r)
                 {
                     failure = Some(e);
                     break;
                 }
+                mask_rejected(&mut r);
                 if report.first_rejects.len() < REPORT_LIMIT {
                     report.first_rejects.push(r.clone());
                 }

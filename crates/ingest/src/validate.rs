@@ -18,6 +18,7 @@ use creditloop_domain::ids::{
     self, IdError, OrgCode, RegistrationNumber, ResidentId, Uscc, UsccExceptions, UsccWarning,
 };
 use creditloop_domain::intake::{AcceptedRow, RejectedRow, RowError};
+use creditloop_domain::pii::{PersonId, SealedIdentity};
 use creditloop_domain::publicity::{PublicityRules, default_severity};
 use creditloop_domain::record::{
     AgencyRef, Category, CreditRecord, DebtorDetail, Detail, LicenceDetail, LicenceKind,
@@ -27,8 +28,9 @@ use creditloop_domain::record::{
 use creditloop_domain::subject::{
     CounterpartKind, PersonLink, PersonRole, SubjectCodes, SubjectKind, SubjectRef,
 };
+use creditloop_pii::PiiKey;
 
-use crate::fields::{Field, Layout, StandardVersion};
+use crate::fields::{Field, Layout, StandardVersion, field_for};
 use crate::read::RawRow;
 use crate::value::{
     AmountError, DateError, clean, collapse_spaces, is_placeholder, parse_amount, parse_date,
@@ -61,12 +63,15 @@ pub struct ValidatorConfig {
     /// When set, a row whose 数据来源单位统一社会信用代码 is another agency's is rejected: an agency
     /// submits and corrects only its own records (the authenticated caller's agency).
     pub required_source: Option<String>,
+    /// The personal data key: resident numbers leave validation only as pseudonyms, masked forms
+    /// and sealed copies.
+    pub pii: Arc<PiiKey>,
 }
 
 impl ValidatorConfig {
     /// Defaults: submitted today, 7 working days, the built-in calendar, exception list and publicity
     /// rules, version detected, no default source unit.
-    pub fn new(today: NaiveDate) -> Self {
+    pub fn new(today: NaiveDate, pii: Arc<PiiKey>) -> Self {
         ValidatorConfig {
             category: None,
             today,
@@ -78,6 +83,7 @@ impl ValidatorConfig {
             standard_version: None,
             default_source_unit: None,
             required_source: None,
+            pii,
         }
     }
 }
@@ -170,6 +176,7 @@ impl Validator {
             warnings,
             cfg: &self.cfg,
             agency_codes: &self.agency_codes,
+            sealed: Vec::new(),
         };
         let built = self.build(&mut row);
         match built {
@@ -223,7 +230,7 @@ impl Validator {
             tax_no: r.cert(Field::TaxNo),
             institution_cert: r.cert(Field::InstitutionCert),
             social_org_cert: r.cert(Field::SocialOrgCert),
-            resident_id: None,
+            person: None,
         };
         let has_org_code = codes.uscc.is_some()
             || codes.reg_no.is_some()
@@ -253,7 +260,7 @@ impl Validator {
                 }
             }
             if let Some(Identity::Resident(p)) = &person_id {
-                codes.resident_id = Some(p.clone());
+                codes.person = Some(r.person(p));
             }
         } else if !has_org_code && r.field_errors_in(CODE_FIELDS) == 0 {
             match category {
@@ -306,15 +313,15 @@ impl Validator {
                 // Feeds often put the representative's number under 证件号码.
                 rep_id = person_id.clone();
             }
-            let (resident_id, other_id) = match rep_id {
-                Some(Identity::Resident(p)) => (Some(p), None),
+            let (person, other_id) = match rep_id {
+                Some(Identity::Resident(p)) => (Some(r.person(&p)), None),
                 Some(Identity::Other(t, n)) => (None, Some((t, n))),
                 None => (None, None),
             };
             persons.push(PersonLink {
                 name: rep,
                 role: PersonRole::LegalRepresentative,
-                resident_id,
+                person,
                 other_id,
             });
         }
@@ -660,6 +667,7 @@ impl Validator {
             row: r.raw.row,
             record,
             timeliness,
+            identities: std::mem::take(&mut r.sealed),
         })
     }
 }
@@ -742,9 +750,21 @@ struct Row<'a> {
     warnings: &'a mut Vec<RowError>,
     cfg: &'a ValidatorConfig,
     agency_codes: &'a Mutex<Vec<(String, UsccResult)>>,
+    /// The resident numbers met so far, sealed, once per person.
+    sealed: Vec<SealedIdentity>,
 }
 
 impl<'a> Row<'a> {
+    /// The stored form of a resident number; its sealed copy goes with the accepted row.
+    fn person(&mut self, id: &ResidentId) -> PersonId {
+        let person = self.cfg.pii.person(id);
+        let key = person.key();
+        if !self.sealed.iter().any(|s| s.key == key) {
+            self.sealed.push(self.cfg.pii.seal(id));
+        }
+        person
+    }
+
     /// The column name as the source gave it, else the standard's name for the category.
     fn header(&self, f: Field) -> String {
         match self.layout.header_of(f) {
@@ -1179,11 +1199,11 @@ impl<'a> Row<'a> {
                 continue;
             }
             let id = clean(&id);
-            let resident_id = if id.is_empty() {
+            let person = if id.is_empty() {
                 None
             } else {
                 match ResidentId::parse(&id, self.cfg.today) {
-                    Ok(p) => Some(p),
+                    Ok(p) => Some(self.person(&p)),
                     Err(e) => {
                         self.id_error(
                             Field::Persons,
@@ -1202,7 +1222,7 @@ impl<'a> Row<'a> {
             out.push(PersonLink {
                 name,
                 role,
-                resident_id,
+                person,
                 other_id: None,
             });
         }
@@ -1493,4 +1513,63 @@ struct PersonJson {
     role: String,
     #[serde(default, alias = "id_no")]
     resident_id: Option<String>,
+}
+
+/// Masks the identity numbers of a rejected row before it is stored or reported: the columns that
+/// hold a person's identity number (证件号码, 法定代表人证件号码, 关联人员) and the errors about
+/// them. Masked rather than sealed: a stored rejected row tells the agency what to correct, and its
+/// own source (or the rejects file the CLI writes beside it for correction) still holds the full
+/// number; an invalid number has no pseudonym to file a sealed copy under anyway.
+pub fn mask_rejected(r: &mut RejectedRow) {
+    let personal = |header: &str| {
+        matches!(
+            field_for(header, None),
+            Some(Field::IdNo | Field::LegalRepIdNo | Field::Persons)
+        ) || header == Field::IdNo.zh()
+            || header == Field::LegalRepIdNo.zh()
+            || header == Field::Persons.zh()
+    };
+    for (h, v) in &mut r.raw {
+        if personal(h) {
+            *v = mask_numbers(v);
+        }
+    }
+    for e in &mut r.errors {
+        if personal(&e.field) {
+            e.value = mask_numbers(&e.value);
+        }
+    }
+}
+
+/// Masks every run of ASCII letters and digits that holds a digit: a run of 8 or more keeps its
+/// first and last 4 characters (`1101**********002X`, as STANDARDS.md masks a resident number),
+/// a shorter one is masked whole.
+pub fn mask_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.bytes().any(|b| b.is_ascii_digit()) {
+            let n = run.len();
+            if n >= 8 {
+                out.push_str(&run[..4]);
+                out.extend(std::iter::repeat_n('*', n - 8));
+                out.push_str(&run[n - 4..]);
+            } else {
+                out.extend(std::iter::repeat_n('*', n));
+            }
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }

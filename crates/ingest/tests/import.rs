@@ -250,3 +250,108 @@ fn unknown_columns_and_warnings_are_reported_once() {
     assert_eq!(report.warnings.len(), 3);
     assert_eq!(report.counts.accepted, 3);
 }
+
+/// Everything a SQLite store holds at rest: the database file and its write-ahead log.
+fn raw_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(dir.join("db.sqlite")).expect("database file");
+    if let Ok(wal) = std::fs::read(dir.join("db.sqlite-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+#[test]
+fn resident_numbers_are_not_stored_in_clear() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store(dir.path());
+    // Accepted rows name the legal representative; rejected rows carry the number in their raw
+    // columns: neither may reach the database in clear.
+    let path = file_with_bad_rows(dir.path());
+    let report = import(
+        read_path(&path, None, &ReadOptions::default()).expect("open"),
+        &validator(),
+        store.as_ref(),
+        &options(&path, 2),
+        &mut |_| {},
+    )
+    .expect("import");
+    assert_eq!(report.counts.accepted, 3);
+    assert_eq!(report.counts.rejected, 2);
+    let masked = "1101**********002X";
+    for r in &report.first_rejects {
+        let v = &r
+            .raw
+            .iter()
+            .find(|(h, _)| h == "法定代表人证件号码")
+            .expect("column")
+            .1;
+        assert_eq!(v, masked);
+    }
+    let key = person(RESIDENT_ID).key();
+    let sealed = store
+        .sealed_identity(&key)
+        .expect("read")
+        .expect("sealed copy stored");
+    assert_eq!(
+        creditloop_pii::test_key()
+            .open(&sealed)
+            .expect("opens")
+            .as_str(),
+        RESIDENT_ID
+    );
+    drop(store);
+    let text = String::from_utf8_lossy(&raw_bytes(dir.path())).into_owned();
+    assert!(
+        !text.contains(RESIDENT_ID),
+        "resident number in clear at rest"
+    );
+    assert!(text.contains(masked));
+    assert!(
+        text.contains(key.as_str()),
+        "persons are filed by pseudonym"
+    );
+}
+
+#[test]
+fn a_store_written_with_another_key_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = store(dir.path());
+    let path = file_with_bad_rows(dir.path());
+    import(
+        read_path(&path, None, &ReadOptions::default()).expect("open"),
+        &validator(),
+        store.as_ref(),
+        &options(&path, 100),
+        &mut |_| {},
+    )
+    .expect("first import binds the key");
+    let mut cfg = config();
+    cfg.pii = std::sync::Arc::new(creditloop_pii::PiiKey::from_master(
+        &[1u8; 32],
+        creditloop_pii::Cipher::Sm4Gcm,
+    ));
+    let other = creditloop_ingest::Validator::new(cfg);
+    let err = import(
+        read_path(&path, None, &ReadOptions::default()).expect("open"),
+        &other,
+        store.as_ref(),
+        &options(&path, 100),
+        &mut |_| {},
+    )
+    .expect_err("another key");
+    assert!(
+        matches!(
+            err,
+            IngestError::Store {
+                error: creditloop_store::StoreError::PiiKeyMismatch { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store.totals().expect("totals").records,
+        3,
+        "nothing written"
+    );
+}

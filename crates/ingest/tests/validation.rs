@@ -51,12 +51,10 @@ fn a_valid_penalty_becomes_a_record() {
     );
     assert_eq!(r.subject.persons.len(), 1);
     assert_eq!(r.subject.persons[0].role, PersonRole::LegalRepresentative);
+    assert_eq!(r.subject.persons[0].person, Some(person(RESIDENT_ID)));
     assert_eq!(
-        r.subject.persons[0]
-            .resident_id
-            .as_ref()
-            .map(|p| p.as_str()),
-        Some(RESIDENT_ID)
+        r.subject.persons[0].person.as_ref().map(|p| p.masked()),
+        Some("1101**********002X")
     );
     assert_eq!(r.nature, Nature::Negative);
     assert_eq!(r.severity, Severity::General);
@@ -256,14 +254,20 @@ fn natural_persons() {
     set(&mut f, "证件号码", "11010519491231002x");
     let a = validator().validate(&raw(2, f.clone())).expect("person");
     assert_eq!(a.record.subject.kind, SubjectKind::NaturalPerson);
+    assert_eq!(a.record.subject.codes.person, Some(person(RESIDENT_ID)));
+    // The row carries the number sealed, once, and it opens to the number.
+    assert_eq!(a.identities.len(), 1);
     assert_eq!(
-        a.record
-            .subject
-            .codes
-            .resident_id
-            .as_ref()
-            .map(|p| p.as_str()),
-        Some(RESIDENT_ID)
+        creditloop_pii::test_key()
+            .open(&a.identities[0])
+            .expect("opens")
+            .as_str(),
+        RESIDENT_ID
+    );
+    assert!(
+        !serde_json::to_string(&a.record)
+            .expect("json")
+            .contains(RESIDENT_ID)
     );
     has(
         &reject(with(f.clone(), "证件号码", "1.20102E+17")),

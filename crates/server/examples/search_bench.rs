@@ -37,6 +37,7 @@ fn main() {
             },
             key: SubjectKey(key),
             name,
+            masked: None,
         })
         .collect();
     println!("generated {} names in {:.1?}", names.len(), t.elapsed());

@@ -206,8 +206,7 @@ pub(crate) fn search(
     query: &str,
     limit: usize,
 ) -> creditloop_store::Result<Vec<creditloop_store::SubjectSummary>> {
-    let code = ids::normalize(query);
-    if let Some(key) = state.store.find_subject(&code)?
+    if let Some(key) = crate::identity::find_subject(&*state.store, &state.pii, query)?
         && let Some(p) = state.store.subject(&key)?
     {
         return Ok(vec![p.subject]);
@@ -218,13 +217,14 @@ pub(crate) fn search(
 /// Resolves a path segment to a subject key: a key as we print it (`U:…`) or any code.
 pub(crate) fn resolve(
     store: &dyn creditloop_store::Store,
+    pii: &creditloop_pii::PiiKey,
     code: &str,
 ) -> creditloop_store::Result<Option<SubjectKey>> {
     let c = code.trim();
     if c.len() > 2 && c.as_bytes()[1] == b':' {
         return Ok(Some(SubjectKey(c.to_string())));
     }
-    store.find_subject(&ids::normalize(c))
+    crate::identity::find_subject(store, pii, c)
 }
 
 /// `GET /api/v1/subjects/{code}`: the subject with the current version of each record.
@@ -235,8 +235,9 @@ pub async fn subject(
     let store = state.store.clone();
     let today = state.today();
     let c = code.clone();
+    let pii = state.pii.clone();
     let profile = tokio::task::spawn_blocking(move || {
-        let key = resolve(&*store, &c)?;
+        let key = resolve(&*store, &pii, &c)?;
         match key {
             Some(k) => store.subject(&k),
             None => Ok(None),
@@ -244,6 +245,7 @@ pub async fn subject(
     })
     .await??;
     let Some(p) = profile else {
+        let code = mask::mask_query(&code);
         return Err(ApiError::not_found(
             format!("未找到代码为“{code}”的主体"),
             format!("no subject with code `{code}`"),

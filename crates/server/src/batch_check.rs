@@ -231,6 +231,8 @@ impl BatchError {
 /// The settings of one batch.
 pub struct BatchRequest<'a> {
     pub catalogue: &'a CompiledCatalogue,
+    /// Resident numbers in the subject column are looked up by their pseudonym.
+    pub pii: &'a creditloop_pii::PiiKey,
     pub scenario: &'a Scenario,
     pub on: NaiveDate,
     pub agency: Option<String>,
@@ -317,7 +319,8 @@ pub fn run(
                 note: "该行没有主体代码或名称 / the row names no subject".into(),
             }
         } else {
-            match index.check(req.catalogue, req.scenario, &query, req.on).0 {
+            let lookup = crate::identity::index_query(index, req.pii, &query);
+            match index.check(req.catalogue, req.scenario, &lookup, req.on).0 {
                 CheckAnswer::Ambiguous { count } => ResultRow {
                     row: raw.row,
                     query,

@@ -85,7 +85,8 @@ pub(crate) async fn run_check_text(
     let on = state.today();
     // A check costs microseconds: answered on this thread, no blocking pool.
     let snap = state.read.snapshot();
-    let (answer, version) = snap.check(&state.catalogue, &scenario, &req.subject, on);
+    let query = crate::identity::index_query(&snap, &state.pii, &req.subject);
+    let (answer, version) = snap.check(&state.catalogue, &scenario, &query, on);
     let outcome = match answer {
         CheckAnswer::Outcome(o) => o,
         CheckAnswer::Ambiguous { count } => {
@@ -568,6 +569,7 @@ pub fn run_batch_by(
     let snap = state.read.snapshot();
     let req = BatchRequest {
         catalogue: &state.catalogue,
+        pii: &state.pii,
         scenario,
         on,
         agency,

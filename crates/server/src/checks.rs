@@ -49,9 +49,12 @@ pub fn scenario(code: &str) -> Result<Scenario, CheckError> {
 
 /// Finds the subject a check names: unified code, resident number, another code, or the exact name.
 /// `Ok(None)` is an unknown subject (a clear answer, not an error).
-pub fn resolve_subject(store: &dyn Store, subject: &str) -> Result<Option<SubjectKey>, CheckError> {
-    let code = ids::normalize(subject);
-    if let Some(k) = store.find_subject(&code)? {
+pub fn resolve_subject(
+    store: &dyn Store,
+    pii: &creditloop_pii::PiiKey,
+    subject: &str,
+) -> Result<Option<SubjectKey>, CheckError> {
+    if let Some(k) = crate::identity::find_subject(store, pii, subject)? {
         return Ok(Some(k));
     }
     let name = subject.trim();
@@ -114,13 +117,14 @@ pub fn facts_for(store: &dyn Store, key: Option<&SubjectKey>) -> Result<SubjectF
 /// Runs one check.
 pub fn check(
     store: &dyn Store,
+    pii: &creditloop_pii::PiiKey,
     catalogue: &CompiledCatalogue,
     subject: &str,
     scenario_code: &str,
     on: NaiveDate,
 ) -> Result<CheckOutcome, CheckError> {
     let scenario = scenario(scenario_code)?;
-    let key = resolve_subject(store, subject)?;
+    let key = resolve_subject(store, pii, subject)?;
     let facts = facts_for(store, key.as_ref())?;
     Ok(decide(catalogue, &scenario, &facts, on))
 }
@@ -206,7 +210,8 @@ pub fn stored(
         checked_on: outcome.checked_on,
         agency: req.agency.as_ref().map(|a| ids::normalize(a)),
         case_ref: req.case_ref.clone(),
-        subject_query: req.subject.clone(),
+        // What the caller typed is kept for the receipt, a resident number masked.
+        subject_query: crate::mask::mask_query(&req.subject),
         subject_key: outcome.subject.as_ref().map(|k| k.0.clone()),
         scenario: outcome.scenario.as_str().to_string(),
         decision: outcome.decision.code().to_string(),
@@ -226,11 +231,12 @@ pub fn stored(
 /// answer as given (unmasked) and the stored check.
 pub fn check_and_store(
     store: &dyn Store,
+    pii: &creditloop_pii::PiiKey,
     catalogue: &CompiledCatalogue,
     req: &CheckRequest,
     on: NaiveDate,
 ) -> Result<(Value, StoredCheck), CheckError> {
-    let outcome = check(store, catalogue, &req.subject, &req.scenario, on)?;
+    let outcome = check(store, pii, catalogue, &req.subject, &req.scenario, on)?;
     let at = Utc::now();
     let receipt = creditloop_store::new_check_id(at);
     // The store path has no index snapshot; its data version is 0 ("read from the store").

@@ -67,7 +67,7 @@ fn validator(
     agency: Option<&str>,
     by: &Principal,
 ) -> Result<Validator, ApiError> {
-    let mut cfg = ValidatorConfig::new(state.today());
+    let mut cfg = ValidatorConfig::new(state.today(), state.pii.clone());
     cfg.category = category;
     cfg.deadline_working_days = state.deadline_working_days;
     // An agency's users submit only their own agency's records: rows naming another source unit

@@ -22,6 +22,8 @@ mod check_api;
 pub mod checks;
 pub mod credentials;
 pub mod csrf;
+mod identity;
+pub use identity::{find_subject, pseudonym_of};
 mod error;
 pub mod extract;
 pub mod intake;
@@ -80,6 +82,9 @@ pub struct AppState {
     /// The rate limit of anonymous callers per client IP (限流); `None`: no limit (the default of
     /// the library and the tests; `creditloop serve` sets one).
     pub public_rate: Option<Arc<limits::PublicRateLimit>>,
+    /// The personal data key: persons are looked up by the pseudonym of their resident number, and
+    /// the unmasked read opens the sealed number with it. Never stored in the database.
+    pub pii: Arc<creditloop_pii::PiiKey>,
 }
 
 /// How often the index picks up writes of other processes on the same database.
@@ -89,10 +94,14 @@ impl AppState {
     /// State over a store, with the default catalogue shipped in `data/catalogue/`. Builds the check
     /// index from the store (at province scale this takes a while: it is the start-up cost of fast
     /// checks) and starts the check log writer and the index refresher.
+    ///
+    /// Refuses a store whose persons were filed under another personal data key.
     pub fn new(
         store: Arc<dyn Store>,
         audit: Arc<creditloop_audit::AuditLog>,
+        pii: Arc<creditloop_pii::PiiKey>,
     ) -> Result<Self, StoreError> {
+        store.check_pii_key(&pii.check_value())?;
         let started = std::time::Instant::now();
         let read = readpath::ReadPath::load(&*store)?;
         let snap = read.snapshot();
@@ -102,7 +111,7 @@ impl AppState {
             ms = started.elapsed().as_millis() as u64,
             "check index built"
         );
-        Self::with_read_path(store, audit, read)
+        Self::with_read_path(store, audit, read, pii)
     }
 
     /// State over a store with a read path built elsewhere (benchmarks load a synthetic index).
@@ -110,6 +119,7 @@ impl AppState {
         store: Arc<dyn Store>,
         audit: Arc<creditloop_audit::AuditLog>,
         read: readpath::ReadPath,
+        pii: Arc<creditloop_pii::PiiKey>,
     ) -> Result<Self, StoreError> {
         let catalogue = active_catalogue(&*store)?;
         tracing::info!(version = %catalogue.version().label_zh(), "measures catalogue");
@@ -135,6 +145,7 @@ impl AppState {
             dashboard: Arc::new(stats::StatsCache::default()),
             max_body: MAX_BODY,
             public_rate: None,
+            pii,
         })
     }
 
@@ -207,6 +218,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/subjects", get(api::search_subjects))
         .route("/api/v1/subjects/{code}", get(api::subject))
+        .route("/api/v1/subjects/{code}/identity", get(identity::reveal))
         .route("/api/v1/batches", get(api::batches))
         .route("/api/v1/batches/{id}", get(api::batch))
         .route("/api/v1/batches/{id}/rejects", get(api::batch_rejects))

@@ -20,17 +20,20 @@ pub fn mask_id(s: &str) -> String {
         .collect()
 }
 
-/// Masks a subject key of a natural person (`P:<resident number>`).
+/// Masks a subject key of a natural person when it holds a resident number (keys of data written
+/// before persons were pseudonymised); a pseudonym key (`P:` and 26 base32 characters) reveals
+/// nothing and stays as it is, so it can be followed.
 pub fn mask_key(k: &str) -> String {
     match k.strip_prefix("P:") {
-        Some(id) => format!("P:{}", mask_id(id)),
-        None => k.to_string(),
+        Some(id) if looks_personal(id) => format!("P:{}", mask_id(id)),
+        _ => k.to_string(),
     }
 }
 
 /// Whether free text a caller typed (a check's subject) is a resident number, so it is masked too.
 pub fn looks_personal(s: &str) -> bool {
-    let s = s.trim();
+    let normal = creditloop_domain::ids::normalize(s);
+    let s = normal.as_str();
     (s.len() == 18 || s.len() == 15)
         && s.char_indices()
             .all(|(i, c)| c.is_ascii_digit() || (i == s.len() - 1 && (c == 'X' || c == 'x')))
@@ -39,7 +42,7 @@ pub fn looks_personal(s: &str) -> bool {
 /// Masks what a caller typed when it is a resident number; other text is returned as it is.
 pub fn mask_query(s: &str) -> String {
     if looks_personal(s) {
-        mask_id(s.trim())
+        mask_id(&creditloop_domain::ids::normalize(s))
     } else {
         s.to_string()
     }

@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use creditloop_domain::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
+use creditloop_domain::ids::{OrgCode, RegistrationNumber, Uscc};
+use creditloop_domain::pii::{PERSON_KEY_PREFIX, PersonId};
 use creditloop_domain::subject::{SubjectCodes, SubjectKey, SubjectKind};
 use creditloop_store::{Store, StoreError, SubjectName, SubjectSummary};
 
@@ -42,6 +42,8 @@ struct Entry {
     /// The normalised name when it differs from `name`.
     norm: Option<Box<str>>,
     kind: SubjectKind,
+    /// A person's masked resident number (persons only).
+    masked: Option<Box<str>>,
 }
 
 impl Entry {
@@ -86,7 +88,20 @@ fn unigram(a: char) -> u64 {
     (u64::from(a as u32) << 32) | u64::from(u32::MAX)
 }
 
-/// The codes a key is made of (a hit shows its main code without a store read).
+/// The codes a hit shows without a store read: those its key is made of, and a person's masked
+/// number.
+fn codes_of(key: &str, masked: Option<&str>) -> SubjectCodes {
+    let mut codes = codes_of_key(key);
+    if let (Some(pseudonym), Some(masked)) = (key.strip_prefix(PERSON_KEY_PREFIX), masked) {
+        codes.person = Some(PersonId {
+            pseudonym: pseudonym.to_string(),
+            masked: masked.to_string(),
+        });
+    }
+    codes
+}
+
+/// The codes a key is made of.
 pub fn codes_of_key(key: &str) -> SubjectCodes {
     let mut codes = SubjectCodes::default();
     let Some((prefix, rest)) = key.split_once(':') else {
@@ -94,7 +109,7 @@ pub fn codes_of_key(key: &str) -> SubjectCodes {
     };
     match prefix {
         "U" => codes.uscc = Uscc::parse(rest).ok(),
-        "P" => codes.resident_id = ResidentId::parse(rest, NaiveDate::MAX).ok(),
+        // A person's key is a pseudonym: its masked number is in the profile, not in the key.
         "R" => codes.reg_no = RegistrationNumber::parse(rest).ok(),
         "O" => codes.org_code = OrgCode::parse(rest).ok(),
         "T" => codes.tax_no = Some(rest.to_string()),
@@ -118,6 +133,7 @@ impl NameSnapshot {
                     key: n.key.0.into_boxed_str(),
                     name: n.name.into_boxed_str(),
                     kind: n.kind,
+                    masked: n.masked.map(String::into_boxed_str),
                 }
             })
             .collect();
@@ -244,7 +260,7 @@ impl NameSnapshot {
                     key: SubjectKey(e.key.to_string()),
                     name: e.name.to_string(),
                     kind: e.kind,
-                    codes: codes_of_key(&e.key),
+                    codes: codes_of(&e.key, e.masked.as_deref()),
                 }
             })
             .collect()
@@ -366,6 +382,7 @@ mod tests {
             key: SubjectKey(key.into()),
             name: name.into(),
             kind: SubjectKind::Enterprise,
+            masked: None,
         }
     }
 
@@ -416,7 +433,9 @@ mod tests {
             c.uscc.as_ref().map(|u| u.as_str()),
             Some("91330100716105852F")
         );
-        let p = codes_of_key("P:11010519491231002X");
+        let p = codes_of_key("P:AAAABBBBCCCCDDDDEEEEFFFFGG");
+        assert_eq!(p.display_code(), None, "a pseudonym is no code to show");
+        let p = codes_of("P:AAAABBBBCCCCDDDDEEEEFFFFGG", Some("1101**********002X"));
         assert_eq!(p.display_code().as_deref(), Some("1101**********002X"));
         assert_eq!(codes_of_key("N:x"), SubjectCodes::default());
     }

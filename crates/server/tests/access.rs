@@ -158,6 +158,7 @@ async fn anonymous_callers_reach_only_public_data() {
         "/api/v1/audit/entries/1",
         "/api/v1/audit/proofs/inclusion?seq=1",
         "/api/v1/audit/proofs/consistency?from=1",
+        "/api/v1/subjects/11010519491231002X/identity",
         "/dashboard",
     ] {
         let (status, body) = s.get(path, None).await;
@@ -461,4 +462,45 @@ async fn the_auditor_reads_the_log_and_checks_but_changes_nothing() {
     // Agencies do not read the audit log.
     let (status, body) = s.get("/api/v1/audit/entries", Some(&a)).await;
     assert_refused(status, &body, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn only_the_credit_office_and_the_auditor_read_a_resident_number_unmasked() {
+    let s = Server::start().await;
+    let admin = s.token("office", Role::CreditOfficeAdmin, None, None);
+    let mut rec = penalty("津市监罚〔2024〕9号", A);
+    rec["法定代表人证件类型"] = json!("身份证");
+    rec["法定代表人证件号码"] = json!("11010519491231002X");
+    let (status, r) = s.post("/api/v1/records", Some(&admin), &rec).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let path = "/api/v1/subjects/11010519491231002X/identity";
+    for (name, role, agency) in [
+        ("a-officer", Role::AgencyOfficer, Some(A)),
+        ("a-admin", Role::AgencyAdmin, Some(A)),
+        ("a-system", Role::AgencySystem, Some(A)),
+    ] {
+        let t = s.token(name, role, agency, None);
+        let (status, body) = s.get(path, Some(&t)).await;
+        assert_refused(status, &body, StatusCode::FORBIDDEN);
+        assert!(!body.to_string().contains("11010519491231002X"), "{body}");
+    }
+    let auditor = s.token("auditor", Role::Auditor, None, None);
+    for t in [&admin, &auditor] {
+        let (status, body) = s.get(path, Some(t)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["resident_id"], "11010519491231002X");
+    }
+    // Two reads allowed, two entries; refusals read nothing and write none.
+    let (_, log) = s
+        .get("/api/v1/audit/entries?limit=1000", Some(&admin))
+        .await;
+    let actors: Vec<&str> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["entry"])
+        .filter(|e| e["action"] == "unmasked_read")
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert_eq!(actors, vec!["token:office", "token:auditor"], "{log}");
 }

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 
 struct TestServer {
     base: String,
+    pii: Arc<creditloop_pii::PiiKey>,
+    store: Arc<dyn creditloop_store::Store>,
+    audit: Arc<creditloop_audit::AuditLog>,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -24,6 +27,9 @@ async fn start_on(dir: Arc<tempfile::TempDir>, today: &str) -> TestServer {
     let s = common::start_in(dir.path(), today).await;
     TestServer {
         base: s.base,
+        pii: s.pii,
+        store: s.store,
+        audit: s.audit,
         _dir: dir,
     }
 }
@@ -76,6 +82,7 @@ async fn health_and_openapi_answer() {
         "/api/v1/records/upload",
         "/api/v1/subjects",
         "/api/v1/subjects/{code}",
+        "/api/v1/subjects/{code}/identity",
         "/api/v1/batches/{id}/rejects",
         "/api/v1/checks",
         "/api/v1/checks/{id}",
@@ -654,6 +661,7 @@ async fn records_written_by_another_process_reach_checks() {
     let validator = creditloop_ingest::Validator::new({
         let mut cfg = creditloop_ingest::ValidatorConfig::new(
             chrono::NaiveDate::from_ymd_opt(2024, 6, 28).unwrap(),
+            s.pii.clone(),
         );
         cfg.category = Some(creditloop_domain::record::Category::DishonestDebtor);
         cfg
@@ -790,4 +798,165 @@ async fn checks_submissions_and_feedback_are_in_the_audit_log_with_proofs() {
     assert_eq!(status, 400, "{e}");
     let (status, _) = get(format!("{}/api/v1/audit/entries/99", s.base)).await;
     assert_eq!(status, 404);
+}
+
+const PERSON: &str = "11010519491231002X";
+/// The same person's legacy 15-digit number.
+const PERSON_15: &str = "110105491231002";
+
+/// A dishonest judgment debtor who is a natural person (被执行人 with a resident number).
+fn person_debtor() -> Value {
+    json!({
+        "被执行人姓名/名称": "王五",
+        "证件号码": PERSON,
+        "执行法院": "天津市第一中级人民法院",
+        "执行法院统一社会信用代码": "11120000MB19674671",
+        "案号": "（2024）津01执99号",
+        "生效法律文书确定的义务": "支付货款50万元",
+        "被执行人的履行情况": "全部未履行",
+        "失信被执行人行为具体情形": "有履行能力而拒不履行生效法律文书确定义务",
+        "发布时间": "2024-05-20",
+        "数据来源单位": "天津市第一中级人民法院",
+        "数据来源单位统一社会信用代码": "11120000MB19674671",
+        "报送日期": "2024-05-21"
+    })
+}
+
+/// Everything the server's SQLite files hold at rest (store, its log, the audit log).
+fn files_at_rest(dir: &std::path::Path) -> String {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.contains(".db") && !name.ends_with("-key") {
+            all.extend(std::fs::read(&p).expect("read"));
+        }
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[tokio::test]
+async fn persons_are_found_by_resident_number_yet_never_held_in_clear() {
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let s = start_on(dir.clone(), "2024-06-28").await;
+    let c = reqwest::Client::new();
+    let (_, r) = post_json(
+        &c,
+        format!("{}/api/v1/records?category=dishonest_debtor", s.base),
+        &person_debtor(),
+    )
+    .await;
+    assert_eq!(r["accepted"], 1, "{r}");
+    // A company whose legal representative is that debtor.
+    let mut rec = penalty("津市监罚〔2024〕8号", "91110000802100433B", "2");
+    rec["法定代表人"] = json!("王五");
+    rec["法定代表人证件类型"] = json!("身份证");
+    rec["法定代表人证件号码"] = json!(PERSON);
+    let (_, r) = post_json(&c, format!("{}/api/v1/records", s.base), &rec).await;
+    assert_eq!(r["accepted"], 1, "{r}");
+
+    // Found by the 18-digit number and by the legacy 15-digit one: the same pseudonymous key.
+    let mut keys = Vec::new();
+    for code in [PERSON, PERSON_15, "11010519491231002x"] {
+        let r = c
+            .get(format!("{}/api/v1/subjects/{code}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{code}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["subject"]["name"], "王五");
+        let text = v.to_string();
+        assert!(!text.contains(PERSON), "{text}");
+        assert!(text.contains("1101**********002X"), "{text}");
+        keys.push(v["subject"]["key"].as_str().unwrap().to_string());
+    }
+    assert!(keys.iter().all(|k| k == &keys[0] && k.starts_with("P:")));
+    let id = creditloop_domain::ids::ResidentId::parse(PERSON, chrono::NaiveDate::MAX).unwrap();
+    assert_eq!(keys[0], s.pii.key_of(&id).0);
+
+    // The portal finds the person by name and by number, showing the masked number only.
+    for q in ["王五", PERSON] {
+        let page = c
+            .get(format!("{}/", s.base))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("1101**********002X"), "{q}: {page}");
+        // Only the search box echoes what the caller typed; the results hold no number.
+        let echoed = usize::from(q == PERSON);
+        assert_eq!(page.matches(PERSON).count(), echoed, "{q}: {page}");
+    }
+
+    // Checks: the person by number, and the company through its legal representative.
+    let body = json!({"subject": PERSON_15, "scenario": "government_procurement",
+                      "agency": "11120000MB19674671"});
+    let (status, v) = post_json(&c, format!("{}/api/v1/checks", s.base), &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["decision"], "prohibit", "{v}");
+    assert!(!v.to_string().contains(PERSON_15));
+    let receipt = v["receipt"].as_str().unwrap().to_string();
+    // CJ-SX-003 restricts high consumption by a company whose legal representative is a debtor.
+    let body = json!({"subject": "91110000802100433B", "scenario": "high_consumption",
+                      "agency": "11120000MB19674671"});
+    let (status, v) = post_json(&c, format!("{}/api/v1/checks", s.base), &body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["decision"], "restrict",
+        "the legal representative is a dishonest debtor: {v}"
+    );
+    assert!(v["measures"].to_string().contains("CJ-SX-003"), "{v}");
+    let stored = s.store.check_receipt(&receipt).unwrap().expect("stored");
+    assert_eq!(stored.subject_query, "110*********002", "{stored:?}");
+    drop(stored);
+
+    // The unmasked read answers the number and is in the audit log first.
+    let r = c
+        .get(format!("{}/api/v1/subjects/{PERSON_15}/identity", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["resident_id"], PERSON);
+    assert_eq!(v["subject_key"], keys[0].as_str());
+    let log: Value = c
+        .get(format!("{}/api/v1/audit/entries?limit=1000", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reads: Vec<&Value> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["entry"])
+        .filter(|e| e["action"] == "unmasked_read")
+        .collect();
+    assert_eq!(reads.len(), 1, "{log}");
+    assert_eq!(reads[0]["subject"], keys[0].as_str());
+    // A company has no resident number to reveal.
+    let r = c
+        .get(format!(
+            "{}/api/v1/subjects/91110000802100433B/identity",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Neither the number nor its legacy form is anywhere in the files at rest.
+    let at_rest = files_at_rest(dir.path());
+    assert!(at_rest.contains("1101**********002X"), "masked form kept");
+    for n in [PERSON, PERSON_15] {
+        assert!(!at_rest.contains(n), "{n} in clear at rest");
+    }
+    let _ = &s.audit;
 }

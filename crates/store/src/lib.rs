@@ -12,6 +12,7 @@ use creditloop_domain::agency::Agency;
 use creditloop_domain::catalogue::FactRecord;
 use creditloop_domain::feedback::Feedback;
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow};
+use creditloop_domain::pii::{PersonId, SealedIdentity};
 use creditloop_domain::record::{Category, CreditRecord, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
@@ -34,6 +35,18 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database's persons were pseudonymised with another personal data key: using this one
+    /// would file every person a second time and leave the sealed numbers unreadable.
+    #[error(
+        "this database was written with another personal data key (key check {stored}, given key {given}): use the key file it was created with (--pii-key-file or CREDITLOOP_PII_KEY)"
+    )]
+    PiiKeyMismatch { stored: String, given: String },
+    /// Persons written before resident numbers were pseudonymised (`P:` and the number itself):
+    /// binding a key would leave them in clear beside pseudonymised ones.
+    #[error(
+        "this database holds {0} person(s) filed under their resident number in clear (written before personal data protection): re-import its records into a new database"
+    )]
+    LegacyPersons(u64),
     #[error("{0}")]
     Other(String),
 }
@@ -259,6 +272,8 @@ pub struct SubjectName {
     pub key: SubjectKey,
     pub name: String,
     pub kind: SubjectKind,
+    /// A person's masked resident number, to show beside the name (the key is a pseudonym).
+    pub masked: Option<String>,
 }
 
 /// A credit report (信用报告) as issued: its number, the digest of its canonical body and the body.
@@ -365,6 +380,13 @@ pub trait Store: Credentials + Send + Sync {
     fn put_report(&self, report: &StoredReport) -> Result<bool>;
     /// An issued credit report by number.
     fn report(&self, number: &str) -> Result<Option<StoredReport>>;
+    /// Binds the database to a personal data key by its key check value: the first call stores it,
+    /// later calls fail with [`StoreError::PiiKeyMismatch`] when it differs. The key itself is never
+    /// stored.
+    fn check_pii_key(&self, check_value: &str) -> Result<()>;
+    /// The sealed resident number of a person's subject key, written by [`Store::write_batch`] from
+    /// the rows' [`AcceptedRow::identities`].
+    fn sealed_identity(&self, key: &SubjectKey) -> Result<Option<SealedIdentity>>;
     /// Current records decided in `[from, to]` by month, category and agency (dashboards).
     fn record_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<RecordStat>>;
     /// Checks decided in `[from, to]` by decision and agency, with how many got feedback.
@@ -380,6 +402,48 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
         Ok(Box::new(postgres::PgStore::connect(url)?))
     } else {
         Err(StoreError::BadUrl(url.to_string()))
+    }
+}
+
+/// A person as the person columns store it: the masked number (column `resident_id`) and the
+/// subject key `P:<pseudonym>` (column `person_key`).
+pub(crate) fn stored_person(
+    masked: Option<String>,
+    person_key: Option<String>,
+) -> Result<Option<PersonId>> {
+    match (masked, person_key) {
+        (Some(masked), Some(key)) => {
+            let pseudonym = key
+                .strip_prefix(creditloop_domain::pii::PERSON_KEY_PREFIX)
+                .ok_or_else(|| StoreError::Corrupt(format!("person key `{key}`")))?;
+            Ok(Some(PersonId {
+                pseudonym: pseudonym.to_string(),
+                masked,
+            }))
+        }
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(
+            "person link with only one of masked number and person key".into(),
+        )),
+    }
+}
+
+/// Subjects filed under a clear resident number (`P:` and 18 characters; a pseudonym has 26).
+pub(crate) const LEGACY_PERSONS_SQL: &str =
+    "SELECT COUNT(*) FROM subjects WHERE key LIKE 'P:%' AND length(key) = 20";
+
+/// Key check values are stored under this name in `pii_meta`.
+pub(crate) const PII_KEY_CHECK: &str = "key_check";
+
+/// Whether a stored key check value admits `given`.
+pub(crate) fn compare_key_check(stored: Option<String>, given: &str) -> Result<bool> {
+    match stored {
+        None => Ok(false),
+        Some(s) if s == given => Ok(true),
+        Some(stored) => Err(StoreError::PiiKeyMismatch {
+            stored,
+            given: given.to_string(),
+        }),
     }
 }
 

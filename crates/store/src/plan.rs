@@ -323,6 +323,7 @@ pub(crate) mod tests_support {
                     deadline: day,
                     late: false,
                 },
+                identities: Vec::new(),
             })
             .collect()
     }
@@ -385,6 +386,7 @@ mod tests {
                 deadline: date(2024, 3, 12),
                 late,
             },
+            identities: Vec::new(),
         }
     }
 

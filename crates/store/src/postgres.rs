@@ -15,24 +15,25 @@ use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use creditloop_domain::agency::{Agency, AgencyLevel};
-use creditloop_domain::ids::ResidentId;
 use creditloop_domain::intake::{IntakeCounts, RejectedRow};
 use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::plan::{
-    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline, Plan, StopOnDrop,
-    SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
+    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline, Plan, PlannedRow,
+    StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
 };
 use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
-    LIST_CATEGORIES_SQL, ListMember, ListQuery, Page, RecordStat, Result, Store, StoreError,
-    StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName, SubjectProfile,
-    SubjectSummary, Totals, fact_record, list_categories_sql,
+    LEGACY_PERSONS_SQL, LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page,
+    RecordStat, Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord,
+    StoredReport, SubjectName, SubjectProfile, SubjectSummary, Totals, compare_key_check,
+    fact_record, list_categories_sql, stored_person,
 };
 use creditloop_domain::feedback::Feedback;
+use creditloop_domain::pii::SealedIdentity;
 
 mod access;
 
@@ -67,6 +68,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         6,
         "certificates",
         include_str!("../migrations/postgres/0006_certificates.sql"),
+    ),
+    (
+        7,
+        "pii",
+        include_str!("../migrations/postgres/0007_pii.sql"),
     ),
 ];
 
@@ -471,7 +477,7 @@ fn write_subjects(
                 .collect();
             let resident_ids: Vec<Option<&str>> = rows
                 .iter()
-                .map(|s| s.codes.resident_id.as_ref().map(|c| c.as_str()))
+                .map(|s| s.codes.person.as_ref().map(|c| c.masked()))
                 .collect();
             let codes: Vec<&str> = rows.iter().map(|s| s.codes_json.as_str()).collect();
             tx.execute(
@@ -550,6 +556,32 @@ fn write_subjects(
             )?;
         }
     }
+    Ok(())
+}
+
+/// The sealed resident numbers of the written rows; the first sealed copy of a number is kept.
+fn write_identities(tx: &mut Transaction<'_>, batch: &Batch, plan: &Plan) -> Result<()> {
+    let ids: Vec<_> = batch
+        .accepted
+        .iter()
+        .zip(&plan.rows)
+        .filter(|(_, p)| **p != PlannedRow::Duplicate)
+        .flat_map(|(r, _)| &r.identities)
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = ids.iter().map(|i| i.key.as_str()).collect();
+    let ciphers: Vec<&str> = ids.iter().map(|i| i.cipher.as_str()).collect();
+    let sealed: Vec<&[u8]> = ids.iter().map(|i| i.sealed.as_slice()).collect();
+    let masked: Vec<&str> = ids.iter().map(|i| i.masked.as_str()).collect();
+    tx.execute(
+        "INSERT INTO pii_identities (subject_key, cipher, sealed, masked, created_at)
+         SELECT k, c, s, m, $5 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
+             AS t (k, c, s, m)
+         ON CONFLICT (subject_key) DO NOTHING",
+        &[&keys, &ciphers, &sealed, &masked, &batch.received_at],
+    )?;
     Ok(())
 }
 
@@ -704,6 +736,7 @@ impl Store for PgStore {
             let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
                 .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
             write_subjects(&mut tx, &subjects, batch.received_at)?;
+            write_identities(&mut tx, batch, &plan)?;
             if !reject_rows.is_empty() {
                 tx.execute(
                     "INSERT INTO rejects (source_digest, row_no, batch_id, errors, raw)
@@ -854,25 +887,20 @@ impl Store for PgStore {
         let subject = subject_summary(&row)?;
         let persons = tx
             .query(
-                "SELECT name, role, resident_id, other_id FROM subject_persons
+                "SELECT name, role, resident_id, other_id, person_key FROM subject_persons
                  WHERE subject_key = $1 ORDER BY role, name",
                 &[&key.0],
             )?
             .iter()
             .map(|r| {
                 let role: &str = r.try_get(1)?;
-                let resident_id: Option<&str> = r.try_get(2)?;
+                let resident_id: Option<String> = r.try_get(2)?;
                 let other_id: Option<&str> = r.try_get(3)?;
                 Ok(PersonLink {
                     name: r.try_get(0)?,
                     role: PersonRole::parse(role)
                         .ok_or_else(|| StoreError::Corrupt(format!("person role `{role}`")))?,
-                    resident_id: resident_id
-                        .map(|p| {
-                            ResidentId::parse(p, NaiveDate::MAX)
-                                .map_err(|e| StoreError::Corrupt(format!("resident id: {e}")))
-                        })
-                        .transpose()?,
+                    person: stored_person(resident_id, r.try_get(4)?)?,
                     other_id: other_id
                         .map(|o| serde_json::from_str(o).map_err(|e| corrupt_json("other id", e)))
                         .transpose()?,
@@ -1281,7 +1309,7 @@ impl Store for PgStore {
         let mut tx = read_only(&mut client)?;
         // A portal, not a cursor per row: fetched in chunks so a province's subjects do not sit
         // in memory twice.
-        let portal = tx.bind("SELECT key, name, kind FROM subjects", &[])?;
+        let portal = tx.bind("SELECT key, name, kind, resident_id FROM subjects", &[])?;
         loop {
             let rows = tx.query_portal(&portal, 50_000)?;
             if rows.is_empty() {
@@ -1295,6 +1323,7 @@ impl Store for PgStore {
                     key: SubjectKey(r.try_get(0)?),
                     name: r.try_get(1)?,
                     kind,
+                    masked: r.try_get(3)?,
                 });
             }
         }
@@ -1370,6 +1399,56 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn check_pii_key(&self, check_value: &str) -> Result<()> {
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        let stored: Option<String> = tx
+            .query_opt(
+                "SELECT value FROM pii_meta WHERE name = $1 FOR UPDATE",
+                &[&PII_KEY_CHECK],
+            )?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if !compare_key_check(stored, check_value)? {
+            let legacy: i64 = tx.query_one(LEGACY_PERSONS_SQL, &[])?.try_get(0)?;
+            if legacy > 0 {
+                return Err(StoreError::LegacyPersons(legacy as u64));
+            }
+            // Two first openings at once: the second insert finds the first's row and is compared.
+            tx.execute(
+                "INSERT INTO pii_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&PII_KEY_CHECK, &check_value],
+            )?;
+            let now: String = tx
+                .query_one(
+                    "SELECT value FROM pii_meta WHERE name = $1",
+                    &[&PII_KEY_CHECK],
+                )?
+                .try_get(0)?;
+            compare_key_check(Some(now), check_value)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sealed_identity(&self, key: &SubjectKey) -> Result<Option<SealedIdentity>> {
+        let mut client = self.reader()?;
+        client
+            .query_opt(
+                "SELECT cipher, sealed, masked FROM pii_identities WHERE subject_key = $1",
+                &[&key.0],
+            )?
+            .map(|r| {
+                Ok(SealedIdentity {
+                    key: key.clone(),
+                    cipher: r.try_get(0)?,
+                    sealed: r.try_get(1)?,
+                    masked: r.try_get(2)?,
+                })
+            })
+            .transpose()
     }
 
     fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {

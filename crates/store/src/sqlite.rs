@@ -16,22 +16,23 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use creditloop_domain::agency::{Agency, AgencyLevel};
-use creditloop_domain::ids::ResidentId;
 use creditloop_domain::intake::{IntakeCounts, RejectedRow};
 use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::plan::{
-    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, StopOnDrop, key_hashes,
-    outcome_counts, subject_writes,
+    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, PlannedRow, StopOnDrop,
+    key_hashes, outcome_counts, subject_writes,
 };
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
-    LIST_CATEGORIES_SQL, ListMember, ListQuery, Page, RecordStat, Result, Store, StoreError,
-    StoredCatalogue, StoredCheck, StoredRecord, StoredReport, SubjectName, SubjectProfile,
-    SubjectSummary, Totals, fact_record, list_categories_sql,
+    LEGACY_PERSONS_SQL, LIST_CATEGORIES_SQL, ListMember, ListQuery, PII_KEY_CHECK, Page,
+    RecordStat, Result, Store, StoreError, StoredCatalogue, StoredCheck, StoredRecord,
+    StoredReport, SubjectName, SubjectProfile, SubjectSummary, Totals, compare_key_check,
+    fact_record, list_categories_sql, stored_person,
 };
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
+use creditloop_domain::pii::SealedIdentity;
 
 mod access;
 
@@ -67,6 +68,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "certificates",
         include_str!("../migrations/sqlite/0006_certificates.sql"),
     ),
+    (7, "pii", include_str!("../migrations/sqlite/0007_pii.sql")),
 ];
 
 /// Page size of new databases. Large pages make bulk imports of ~1 KiB records markedly faster
@@ -569,7 +571,7 @@ fn write_planned(
                 s.codes.uscc.as_ref().map(|c| c.as_str()),
                 s.codes.reg_no.as_ref().map(|c| c.as_str()),
                 s.codes.org_code.as_ref().map(|c| c.as_str()),
-                s.codes.resident_id.as_ref().map(|c| c.as_str()),
+                s.codes.person.as_ref().map(|c| c.masked()),
                 s.codes_json,
                 received_at,
             ])?;
@@ -600,6 +602,29 @@ fn write_planned(
                 p.resident_id,
                 p.other_id
             ])?;
+        }
+    }
+
+    {
+        // Every sealed copy of a number opens to the same number, so the first one is kept.
+        let mut st = tx.prepare_cached(
+            "INSERT INTO pii_identities (subject_key, cipher, sealed, masked, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (subject_key) DO NOTHING",
+        )?;
+        for (row, p) in batch.accepted.iter().zip(&plan.rows) {
+            if *p == PlannedRow::Duplicate {
+                continue;
+            }
+            for id in &row.identities {
+                st.execute(params![
+                    id.key.0,
+                    id.cipher,
+                    id.sealed,
+                    id.masked,
+                    received_at
+                ])?;
+            }
         }
     }
 
@@ -819,7 +844,7 @@ impl Store for SqliteStore {
         let mut persons = Vec::new();
         {
             let mut st = tx.prepare_cached(
-                "SELECT name, role, resident_id, other_id FROM subject_persons
+                "SELECT name, role, resident_id, other_id, person_key FROM subject_persons
                  WHERE subject_key = ?1 ORDER BY role, name",
             )?;
             let mut rows = st.query([&key.0])?;
@@ -831,12 +856,7 @@ impl Store for SqliteStore {
                     name: r.get(0)?,
                     role: PersonRole::parse(&role)
                         .ok_or_else(|| StoreError::Corrupt(format!("person role `{role}`")))?,
-                    resident_id: resident_id
-                        .map(|p| {
-                            ResidentId::parse(&p, NaiveDate::MAX)
-                                .map_err(|e| StoreError::Corrupt(format!("resident id: {e}")))
-                        })
-                        .transpose()?,
+                    person: stored_person(resident_id, r.get(4)?)?,
                     other_id: other_id
                         .map(|o| serde_json::from_str(&o).map_err(|e| corrupt_json("other id", e)))
                         .transpose()?,
@@ -1283,7 +1303,7 @@ impl Store for SqliteStore {
 
     fn subject_names(&self, f: &mut dyn FnMut(SubjectName)) -> Result<()> {
         let conn = self.reader()?;
-        let mut st = conn.prepare("SELECT key, name, kind FROM subjects")?;
+        let mut st = conn.prepare("SELECT key, name, kind, resident_id FROM subjects")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let kind = r.get_ref(2)?.as_str().map_err(corrupt_sql)?;
@@ -1293,6 +1313,7 @@ impl Store for SqliteStore {
                 key: SubjectKey(r.get(0)?),
                 name: r.get(1)?,
                 kind,
+                masked: r.get(3)?,
             });
         }
         Ok(())
@@ -1374,6 +1395,46 @@ impl Store for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn check_pii_key(&self, check_value: &str) -> Result<()> {
+        let conn = self.writer()?;
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM pii_meta WHERE name = ?1",
+                [PII_KEY_CHECK],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if !compare_key_check(stored, check_value)? {
+            let legacy: i64 = conn.query_row(LEGACY_PERSONS_SQL, [], |r| r.get(0))?;
+            if legacy > 0 {
+                return Err(StoreError::LegacyPersons(legacy as u64));
+            }
+            conn.execute(
+                "INSERT INTO pii_meta (name, value) VALUES (?1, ?2)",
+                params![PII_KEY_CHECK, check_value],
+            )?;
+            self.checkpointer.committed();
+        }
+        Ok(())
+    }
+
+    fn sealed_identity(&self, key: &SubjectKey) -> Result<Option<SealedIdentity>> {
+        let conn = self.reader()?;
+        let mut st = conn.prepare_cached(
+            "SELECT cipher, sealed, masked FROM pii_identities WHERE subject_key = ?1",
+        )?;
+        Ok(st
+            .query_row([&key.0], |r| {
+                Ok(SealedIdentity {
+                    key: key.clone(),
+                    cipher: r.get(0)?,
+                    sealed: r.get(1)?,
+                    masked: r.get(2)?,
+                })
+            })
+            .optional()?)
     }
 
     fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {

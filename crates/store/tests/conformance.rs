@@ -12,6 +12,7 @@ use creditloop_domain::agency::{Agency, AgencyLevel};
 use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 use creditloop_domain::ids::{OrgCode, RegistrationNumber, ResidentId, Uscc};
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts, RejectedRow, RowError};
+use creditloop_domain::pii::{PersonId, SealedIdentity};
 use creditloop_domain::record::{
     AgencyRef, Category, CreditRecord, Detail, LicenceDetail, LicenceKind, ListingDetail, Nature,
     PenaltyDetail, PenaltyKind, RecordKey, RecordStatus, Severity, Timeliness,
@@ -19,6 +20,7 @@ use creditloop_domain::record::{
 use creditloop_domain::subject::{
     PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind, SubjectRef,
 };
+use creditloop_pii::PiiKey;
 use creditloop_store::{
     Batch, CheckQuery, CheckStat, FeedbackWrite, IndexFeed, ListQuery, Store, StoredCatalogue,
     StoredCheck, StoredReport, Totals, new_check_id,
@@ -53,6 +55,34 @@ fn resident(s: &str) -> ResidentId {
     ResidentId::parse(s, date(2026, 1, 1)).expect("valid test resident id")
 }
 
+/// The personal data key of the tests (ingest pseudonymises and seals with it).
+fn pii() -> PiiKey {
+    creditloop_pii::test_key()
+}
+
+/// A person as ingest hands it to the store: pseudonym and masked number.
+fn person_of(s: &str) -> PersonId {
+    pii().person(&resident(s))
+}
+
+/// The subject key of the test person.
+fn person_key() -> SubjectKey {
+    pii().key_of(&resident(PERSON_ID))
+}
+
+/// The sealed numbers ingest would attach to a row naming the test person.
+fn sealed_for(record: &CreditRecord) -> Vec<SealedIdentity> {
+    let p = person_of(PERSON_ID);
+    let s = &record.subject;
+    let named = s.codes.person.as_ref() == Some(&p)
+        || s.persons.iter().any(|l| l.person.as_ref() == Some(&p));
+    if named {
+        vec![pii().seal(&resident(PERSON_ID))]
+    } else {
+        Vec::new()
+    }
+}
+
 /// 杭州 enterprise with every code and two linked persons.
 fn hangzhou() -> SubjectRef {
     SubjectRef {
@@ -68,13 +98,13 @@ fn hangzhou() -> SubjectRef {
             PersonLink {
                 name: "张三".into(),
                 role: PersonRole::LegalRepresentative,
-                resident_id: Some(resident(PERSON_ID)),
+                person: Some(person_of(PERSON_ID)),
                 other_id: None,
             },
             PersonLink {
                 name: "John Smith".into(),
                 role: PersonRole::Shareholder,
-                resident_id: None,
+                person: None,
                 other_id: Some(("护照".into(), "E12345678".into())),
             },
         ],
@@ -98,7 +128,7 @@ fn person() -> SubjectRef {
         name: "李四".into(),
         kind: SubjectKind::NaturalPerson,
         codes: SubjectCodes {
-            resident_id: Some(resident(PERSON_ID)),
+            person: Some(person_of(PERSON_ID)),
             ..SubjectCodes::default()
         },
         persons: vec![],
@@ -185,6 +215,7 @@ fn accepted(row: u64, record: CreditRecord, late: bool) -> AcceptedRow {
             deadline: decided + chrono::Days::new(9),
             late,
         },
+        identities: sealed_for(&record),
         record,
     }
 }
@@ -310,7 +341,7 @@ fn index_feed_streams_current_then_changes(ctx: &Ctx) {
         vec![(
             format!("U:{HANGZHOU}"),
             "legal_representative".to_string(),
-            format!("P:{PERSON_ID}")
+            person_key().0
         )]
     );
     assert!(codes.contains(&(REG_NO.to_string(), format!("U:{HANGZHOU}"))));
@@ -515,6 +546,9 @@ fn check_ids_are_unique_and_ordered(_ctx: &Ctx) {
 /// Opens the store under test; called again to reopen the same database.
 struct Ctx {
     open: Box<dyn Fn() -> Box<dyn Store>>,
+    /// Everything the database holds at rest: the SQLite files' bytes, or every PostgreSQL table's
+    /// rows as text.
+    dump: Box<dyn Fn() -> Vec<u8>>,
 }
 
 impl Ctx {
@@ -563,7 +597,7 @@ fn profile_with_records_and_persons(ctx: &Ctx) {
     }
 
     let natural = s
-        .subject(&SubjectKey(format!("P:{PERSON_ID}")))
+        .subject(&person_key())
         .expect("read")
         .expect("person stored");
     assert_eq!(natural.subject.kind, SubjectKind::NaturalPerson);
@@ -604,9 +638,12 @@ fn find_subject_by_any_code(ctx: &Ctx) {
     let org = OrgCode::parse("71610585-2").expect("org code");
     assert_eq!(s.find_subject(org.as_str()).expect("find"), hz);
     assert_eq!(
-        s.find_subject(PERSON_ID).expect("find"),
-        Some(SubjectKey(format!("P:{PERSON_ID}")))
+        s.find_subject(&pii().pseudonym(&resident(PERSON_ID)))
+            .expect("find"),
+        Some(person_key())
     );
+    // The number itself is no lookup code: callers pseudonymise it first.
+    assert_eq!(s.find_subject(PERSON_ID).expect("find"), None);
     // The organisation code inside a unified code is not a lookup code of its own.
     let embedded = uscc(SHENZHEN).org_code();
     assert_eq!(s.find_subject(embedded.as_str()).expect("find"), None);
@@ -1028,7 +1065,7 @@ fn subject_codes_and_names_merge(ctx: &Ctx) {
     renamed.persons = vec![PersonLink {
         name: "张三".into(),
         role: PersonRole::LegalRepresentative,
-        resident_id: Some(resident(PERSON_ID)),
+        person: Some(person_of(PERSON_ID)),
         other_id: None,
     }];
     s.write_batch(&batch(
@@ -1226,8 +1263,17 @@ fn unique_suffix() -> String {
 fn sqlite_ctx() -> (Ctx, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("creditloop.db").display());
+    let path = dir.path().join("creditloop.db");
     let ctx = Ctx {
         open: Box::new(move || creditloop_store::open(&url).expect("open SQLite store")),
+        dump: Box::new(move || {
+            let mut bytes = std::fs::read(&path).expect("read database file");
+            let wal = format!("{}-wal", path.display());
+            if let Ok(w) = std::fs::read(wal) {
+                bytes.extend(w);
+            }
+            bytes
+        }),
     };
     (ctx, dir)
 }
@@ -1294,10 +1340,37 @@ fn pg_ctx() -> Option<(Ctx, PgDatabase)> {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .expect("create test database");
     let url = with_database(&admin_url, &name);
+    let dump_url = url.clone();
     let ctx = Ctx {
         open: Box::new(move || creditloop_store::open(&url).expect("open PostgreSQL store")),
+        dump: Box::new(move || pg_dump(&dump_url)),
     };
     Some((ctx, PgDatabase { admin_url, name }))
+}
+
+/// Every row of every table of the database as text (bytea as hex), like a dump of its data.
+fn pg_dump(url: &str) -> Vec<u8> {
+    let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).expect("connect for dump");
+    let tables: Vec<String> = c
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .expect("tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = String::new();
+    for t in tables {
+        for r in c
+            .query(&format!("SELECT t::text FROM \"{t}\" t"), &[])
+            .expect("rows")
+        {
+            out.push_str(r.get::<_, &str>(0));
+            out.push('\n');
+        }
+    }
+    out.into_bytes()
 }
 
 /// A list entry (名单) of `category`, decided on `decided`, public until `until`.
@@ -1543,8 +1616,15 @@ fn subject_names_and_agency_batches(ctx: &Ctx) {
     other.agency = Some(SHANGHAI.into());
     s.write_batch(&other).expect("write");
     let mut names = Vec::new();
-    s.subject_names(&mut |n| names.push((n.key.0, n.name, n.kind)))
-        .expect("names");
+    let mut masked = Vec::new();
+    s.subject_names(&mut |n| {
+        masked.push((n.key.0.clone(), n.masked));
+        names.push((n.key.0, n.name, n.kind))
+    })
+    .expect("names");
+    // A person comes with the masked number to show beside the name; organisations with none.
+    assert!(masked.contains(&(person_key().0, Some("1101**********002X".to_string()))));
+    assert!(masked.contains(&(format!("U:{HANGZHOU}"), None)));
     names.sort_by(|a, b| a.0.cmp(&b.0));
     assert!(
         names.contains(&(
@@ -1556,7 +1636,7 @@ fn subject_names_and_agency_batches(ctx: &Ctx) {
     );
     assert!(
         names.contains(&(
-            format!("P:{PERSON_ID}"),
+            person_key().0,
             "李四".to_string(),
             SubjectKind::NaturalPerson
         )),
@@ -1815,6 +1895,84 @@ fn certificates_are_bound_to_users(ctx: &Ctx) {
     assert_eq!(s.certificates().expect("list"), vec![c, b]);
 }
 
+fn pii_key_check_binds_the_database(ctx: &Ctx) {
+    let s = ctx.store();
+    let ours = pii().check_value();
+    s.check_pii_key(&ours).expect("first use binds the key");
+    s.check_pii_key(&ours).expect("the same key again");
+    drop(s);
+    let s = ctx.store();
+    s.check_pii_key(&ours).expect("after reopening");
+    let other = PiiKey::from_master(&[9u8; 32], creditloop_pii::Cipher::Aes256Gcm).check_value();
+    match s.check_pii_key(&other) {
+        Err(creditloop_store::StoreError::PiiKeyMismatch { stored, given }) => {
+            assert_eq!((stored, given), (ours.clone(), other));
+        }
+        r => panic!("another key must be refused, got {r:?}"),
+    }
+    s.check_pii_key(&ours).expect("the right key still opens");
+}
+
+fn resident_numbers_are_sealed_at_rest(ctx: &Ctx) {
+    let s = ctx.store();
+    s.check_pii_key(&pii().check_value()).expect("bind key");
+    s.write_batch(&first_batch()).expect("write");
+    // The legal representative of 杭州 and the person 李四 are one person: sealed once.
+    let sealed = s
+        .sealed_identity(&person_key())
+        .expect("read")
+        .expect("sealed number stored");
+    assert_eq!(sealed.masked, "1101**********002X");
+    assert_eq!(pii().open(&sealed).expect("opens").as_str(), PERSON_ID);
+    assert!(
+        s.sealed_identity(&key_of(HANGZHOU))
+            .expect("read")
+            .is_none()
+    );
+    let p = s.subject(&key_of(HANGZHOU)).expect("read").expect("stored");
+    let rep = p.persons.iter().find(|l| l.person.is_some()).expect("rep");
+    assert_eq!(rep.person, Some(person_of(PERSON_ID)));
+    drop(s);
+    let dump = (ctx.dump)();
+    let text = String::from_utf8_lossy(&dump);
+    for needle in [PERSON_ID.to_string(), hex::encode(PERSON_ID)] {
+        assert!(
+            !text.contains(&needle),
+            "the resident number is in the database in clear ({needle})"
+        );
+    }
+    assert!(
+        text.contains("1101**********002X"),
+        "the masked form is kept"
+    );
+}
+
+fn persons_in_clear_from_before_are_refused(ctx: &Ctx) {
+    let s = ctx.store();
+    // A person filed under the number itself, as stores wrote them before pseudonyms.
+    let mut legacy = person();
+    legacy.codes.person = Some(PersonId {
+        pseudonym: PERSON_ID.into(),
+        masked: "1101**********002X".into(),
+    });
+    s.write_batch(&batch(
+        "b1",
+        "d1",
+        at(1, 9),
+        vec![accepted(
+            1,
+            penalty("旧罚〔2020〕1号", legacy, date(2024, 4, 1), 1.0),
+            false,
+        )],
+        vec![],
+    ))
+    .expect("write");
+    match s.check_pii_key(&pii().check_value()) {
+        Err(creditloop_store::StoreError::LegacyPersons(1)) => {}
+        r => panic!("clear persons must be refused, got {r:?}"),
+    }
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1871,6 +2029,9 @@ conformance!(
     users_are_kept,
     tokens_are_kept_as_hashes,
     certificates_are_bound_to_users,
+    pii_key_check_binds_the_database,
+    resident_numbers_are_sealed_at_rest,
+    persons_in_clear_from_before_are_refused,
 );
 
 #[test]

@@ -12,7 +12,9 @@ fn validator() -> &'static Validator {
     static V: OnceLock<Validator> = OnceLock::new();
     V.get_or_init(|| {
         let today = NaiveDate::from_ymd_opt(2026, 6, 30).expect("fixed date");
-        Validator::new(ValidatorConfig::new(today))
+        // The fixed test key: fuzzing pseudonymises and seals as ingest does, storing nothing.
+        let pii = std::sync::Arc::new(creditloop_pii::test_key());
+        Validator::new(ValidatorConfig::new(today, pii))
     })
 }
 

@@ -117,8 +117,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &o.dir.join("audit.key"),
         true,
     )?;
-    let mut state =
-        AppState::with_read_path(store, Arc::new(audit), ReadPath::from_index(index, 0))?;
+    // The synthetic index never passed through ingest (its persons keep plain synthetic keys), so
+    // any key serves; the fixed test key keeps runs comparable.
+    let mut state = AppState::with_read_path(
+        store,
+        Arc::new(audit),
+        ReadPath::from_index(index, 0),
+        Arc::new(creditloop_pii::test_key()),
+    )?;
     state.today = o.today;
     state.audit_checks = !o.no_audit;
     // The load generator calls without a token, as the demo does.

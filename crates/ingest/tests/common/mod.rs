@@ -19,7 +19,14 @@ pub fn today() -> NaiveDate {
 }
 
 pub fn config() -> ValidatorConfig {
-    ValidatorConfig::new(today())
+    ValidatorConfig::new(today(), std::sync::Arc::new(creditloop_pii::test_key()))
+}
+
+/// The stored form of a test resident number under the test key.
+pub fn person(number: &str) -> creditloop_domain::pii::PersonId {
+    let id = creditloop_domain::ids::ResidentId::parse(number, NaiveDate::MAX)
+        .expect("valid test resident number");
+    creditloop_pii::test_key().person(&id)
 }
 
 pub fn validator() -> Validator {

@@ -88,7 +88,8 @@ fn subject_table(found: &[SubjectSummary]) -> Markup {
                     tr {
                         td data-label="主体名称" {
                             @if s.key.as_str().starts_with("P:") {
-                                // Natural persons are not linked: the link would carry the full number.
+                                // Natural persons get no public profile link: their page is not for
+                                // browsing from a search.
                                 (s.name)
                             } @else {
                                 a href=(subject_href(s.key.as_str())) { (s.name) }
@@ -114,7 +115,8 @@ pub async fn subject(State(state): State<AppState>, Path(key): Path<String>) -> 
     let store = state.store.clone();
     let today = state.today();
     let k = key.clone();
-    let profile = tokio::task::spawn_blocking(move || match resolve(&*store, &k)? {
+    let pii = state.pii.clone();
+    let profile = tokio::task::spawn_blocking(move || match resolve(&*store, &pii, &k)? {
         Some(k) => store.subject(&k),
         None => Ok(None),
     })
@@ -156,10 +158,10 @@ pub async fn subject(State(state): State<AppState>, Path(key): Path<String>) -> 
                     @if let Some(u) = &s.codes.uscc { tr { th scope="row" { "统一社会信用代码" } td { (u.as_str()) } } }
                     @if let Some(r) = &s.codes.reg_no { tr { th scope="row" { "工商注册号" } td { (r.as_str()) } } }
                     @if let Some(o) = &s.codes.org_code { tr { th scope="row" { "组织机构代码" } td { (o.as_str()) } } }
-                    @if let Some(id) = &s.codes.resident_id { tr { th scope="row" { "身份证号码" } td { (id.masked()) } } }
+                    @if let Some(id) = &s.codes.person { tr { th scope="row" { "身份证号码" } td { (id.masked()) } } }
                     @for person in &p.persons {
                         tr { th scope="row" { (person.role.zh()) } td { (person.name)
-                            @if let Some(id) = &person.resident_id { " (" (mask::mask_id(id.as_str())) ")" } } }
+                            @if let Some(id) = &person.person { " (" (id.masked()) ")" } } }
                     }
                     tr { th scope="row" { "信用等级" } td { (credit_class_badge()) } }
                 }

@@ -94,7 +94,7 @@ pub fn report_body(
                     (
                         x.role.zh().to_string(),
                         x.name.clone(),
-                        x.resident_id.as_ref().map(|id| mask::mask_id(id.as_str())),
+                        x.person.as_ref().map(|id| id.masked().to_string()),
                     )
                 })
                 .collect(),
@@ -134,7 +134,8 @@ pub async fn confirm(
 ) -> PageResult {
     let store = state.store.clone();
     let k = key.clone();
-    let profile = tokio::task::spawn_blocking(move || match resolve(&*store, &k)? {
+    let pii = state.pii.clone();
+    let profile = tokio::task::spawn_blocking(move || match resolve(&*store, &pii, &k)? {
         Some(k) => store.subject(&k),
         None => Ok(None),
     })
@@ -165,8 +166,9 @@ pub async fn confirm(
 pub async fn issue(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
     let store = state.store.clone();
     let today = state.today();
+    let pii = state.pii.clone();
     let number = tokio::task::spawn_blocking(move || {
-        let Some(k) = resolve(&*store, &key)? else {
+        let Some(k) = resolve(&*store, &pii, &key)? else {
             return Ok::<_, ApiError>(None);
         };
         let Some(p) = store.subject(&k)? else {

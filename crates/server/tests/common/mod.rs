@@ -13,6 +13,8 @@ pub struct TestServer {
     pub base: String,
     pub store: Arc<dyn creditloop_store::Store>,
     pub audit: Arc<creditloop_audit::AuditLog>,
+    /// The personal data key the server files persons under.
+    pub pii: Arc<creditloop_pii::PiiKey>,
 }
 
 /// The state over the SQLite file `t.db` in `dir`, with "today" fixed and open access as asked
@@ -29,7 +31,15 @@ pub fn state_in(dir: &Path, today: &str, open_access: bool) -> AppState {
         )
         .expect("audit log"),
     );
-    let mut state = AppState::new(store, audit).expect("state");
+    // The personal data key file beside the database, as `creditloop serve` makes it.
+    let pii = Arc::new(
+        creditloop_pii::PiiKey::load_or_create(
+            &creditloop_pii::default_key_path(&url),
+            creditloop_pii::Cipher::Aes256Gcm,
+        )
+        .expect("personal data key"),
+    );
+    let mut state = AppState::new(store, audit, pii).expect("state");
     state.open_access = open_access;
     state.today = Some(NaiveDate::parse_from_str(today, "%Y-%m-%d").expect("date"));
     state
@@ -45,6 +55,7 @@ pub async fn serve(state: AppState) -> TestServer {
 pub async fn serve_with(state: AppState, options: creditloop_server::ServeOptions) -> TestServer {
     let store = state.store.clone();
     let audit = state.audit.clone();
+    let pii = state.pii.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -58,7 +69,12 @@ pub async fn serve_with(state: AppState, options: creditloop_server::ServeOption
         let _ =
             creditloop_server::serve_with(listener, state, options, std::future::pending()).await;
     });
-    TestServer { base, store, audit }
+    TestServer {
+        base,
+        store,
+        audit,
+        pii,
+    }
 }
 
 /// A server over the SQLite file in `dir` with open access (the tests about the API and pages, not

@@ -59,6 +59,7 @@ pub(crate) struct PersonUpsert<'a> {
     pub role: &'static str,
     pub name: &'a str,
     pub person_key: Option<String>,
+    /// The masked resident number (the column `resident_id` holds only the masked form).
     pub resident_id: Option<&'a str>,
     /// JSON `[type, number]` of another identity document.
     pub other_id: Option<String>,
@@ -112,7 +113,7 @@ pub(crate) fn subject_writes<'a>(
         }
         for person in &s.persons {
             let id = (key, person.role.code(), person.name.as_str());
-            let resident_id = person.resident_id.as_ref().map(|r| r.as_str());
+            let resident_id = person.person.as_ref().map(|r| r.masked());
             let other_id = person
                 .other_id
                 .as_ref()
@@ -179,7 +180,7 @@ fn codes_cover(held: &SubjectCodes, new: &SubjectCodes) -> bool {
         && covers(&held.tax_no, &new.tax_no)
         && covers(&held.institution_cert, &new.institution_cert)
         && covers(&held.social_org_cert, &new.social_org_cert)
-        && covers(&held.resident_id, &new.resident_id)
+        && covers(&held.person, &new.person)
 }
 
 /// Later codes replace earlier ones; codes a later row does not carry are kept.
@@ -195,7 +196,7 @@ fn merge_codes(into: &mut SubjectCodes, from: &SubjectCodes) {
     take(&mut into.tax_no, &from.tax_no);
     take(&mut into.institution_cert, &from.institution_cert);
     take(&mut into.social_org_cert, &from.social_org_cert);
-    take(&mut into.resident_id, &from.resident_id);
+    take(&mut into.person, &from.person);
 }
 
 /// The codes a subject can be found by other than the one its key is made of.
@@ -206,7 +207,8 @@ pub(crate) fn secondary_codes<'a>(
     let own = key.get(2..).unwrap_or("");
     [
         codes.uscc.as_ref().map(|c| c.as_str()),
-        codes.resident_id.as_ref().map(|c| c.as_str()),
+        // The pseudonym, never the masked form: masked numbers are not unique.
+        codes.person.as_ref().map(|c| c.pseudonym.as_str()),
         codes.reg_no.as_ref().map(|c| c.as_str()),
         codes.org_code.as_ref().map(|c| c.as_str()),
         codes.tax_no.as_deref(),
@@ -235,7 +237,8 @@ mod tests {
     use super::*;
     use crate::plan::plan_batch;
     use chrono::NaiveDate;
-    use creditloop_domain::ids::{RegistrationNumber, ResidentId, Uscc};
+    use creditloop_domain::ids::{RegistrationNumber, Uscc};
+    use creditloop_domain::pii::PersonId;
     use creditloop_domain::record::{
         AgencyRef, Category, CreditRecord, Detail, Nature, RecordKey, RecordStatus, Severity,
         Timeliness,
@@ -283,6 +286,7 @@ mod tests {
                 deadline: date(),
                 late: false,
             },
+            identities: Vec::new(),
         }
     }
 
@@ -297,8 +301,9 @@ mod tests {
         PersonLink {
             name: "张三".into(),
             role: PersonRole::LegalRepresentative,
-            resident_id: resident.then(|| {
-                ResidentId::parse("11010519491231002X", NaiveDate::MAX).expect("resident id")
+            person: resident.then(|| PersonId {
+                pseudonym: "AAAABBBBCCCCDDDDEEEEFFFFGG".into(),
+                masked: "1101**********002X".into(),
             }),
             other_id: None,
         }
@@ -325,7 +330,11 @@ mod tests {
         codes.sort();
         assert_eq!(codes, vec!["330100400015575", "T-1"]);
         assert_eq!(w.persons.len(), 1);
-        assert_eq!(w.persons[0].resident_id, Some("11010519491231002X"));
+        assert_eq!(w.persons[0].resident_id, Some("1101**********002X"));
+        assert_eq!(
+            w.persons[0].person_key.as_deref(),
+            Some("P:AAAABBBBCCCCDDDDEEEEFFFFGG")
+        );
 
         // Duplicates write no subject.
         let dup = Plan {
