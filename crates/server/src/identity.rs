@@ -51,12 +51,12 @@ pub fn find_subject(
 /// What to resolve a check's subject by in the index: the text as given when it names a subject,
 /// else the pseudonym when it is a resident number.
 pub fn index_query<'a>(index: &CheckIndex, pii: &PiiKey, subject: &'a str) -> Cow<'a, str> {
-    if matches!(index.resolve(subject), Resolved::Key(_)) {
-        return Cow::Borrowed(subject);
-    }
+    // Most checks name an organisation: text that is no resident number is resolved once, by the
+    // check itself, and costs no HMAC.
     match pseudonym_of(pii, subject) {
-        Some(p) => Cow::Owned(p),
         None => Cow::Borrowed(subject),
+        Some(_) if matches!(index.resolve(subject), Resolved::Key(_)) => Cow::Borrowed(subject),
+        Some(p) => Cow::Owned(p),
     }
 }
 
