@@ -34,7 +34,11 @@ pub const FIELD: &str = "csrf";
 const NO_TOKEN_PATHS: [&str; 1] = ["/login"];
 
 /// The middleware (see the module documentation).
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(
+    State(state): State<std::sync::Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }

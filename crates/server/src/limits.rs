@@ -76,13 +76,13 @@ pub async fn request_timeout(req: Request, next: Next) -> Response {
 
 /// Middleware: a `Content-Length` over the body limit is a 413 at once, before the body is read
 /// (a chunked body over the limit is refused by the extractors as it is read).
-pub async fn declared_length(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn declared_length(State(max_body): State<usize>, req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > state.max_body as u64) {
+    if declared.is_some_and(|n| n > max_body as u64) {
         return ApiError::TooLarge.into_response();
     }
     next.run(req).await
@@ -90,7 +90,11 @@ pub async fn declared_length(State(state): State<AppState>, req: Request, next: 
 
 /// Middleware: anonymous callers (and callers whose credentials fail) spend a token of their IP's
 /// bucket; authenticated callers, and everyone under open access, do not.
-pub async fn public_rate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn public_rate(
+    State(state): State<std::sync::Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let Some(limit) = state.public_rate.as_deref() else {
         return next.run(req).await;
     };
