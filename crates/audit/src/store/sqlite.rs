@@ -40,6 +40,32 @@ CREATE TABLE IF NOT EXISTS audit_tree_heads (
 
 pub(crate) struct SqliteStore {
     conn: Connection,
+    /// Wakes the checkpoint thread after a commit (writers only).
+    checkpoint: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+/// WAL size at which the writer checkpoints by itself, a fallback for when the background
+/// checkpointer falls behind; also the size the WAL file is truncated to after a checkpoint.
+const WAL_LIMIT_BYTES: i64 = 64 << 20;
+
+/// Copies committed WAL pages into the log file on its own thread and connection: a checkpoint
+/// inside a group commit (SQLite's default every 4 MB of WAL) stalled every check queued behind
+/// it for hundreds of milliseconds. A passive checkpoint never blocks the writer or readers. The
+/// thread ends when the writer is dropped.
+fn start_checkpointer(path: &str) -> Result<std::sync::mpsc::SyncSender<()>> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let (wake, wakes) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("audit-checkpoint".into())
+        .spawn(move || {
+            while wakes.recv().is_ok() {
+                // A failure only leaves more WAL for the next round or the writer's fallback.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .map_err(|e| Error::Invalid(format!("cannot start the audit checkpoint thread: {e}")))?;
+    Ok(wake)
 }
 
 impl SqliteStore {
@@ -47,7 +73,10 @@ impl SqliteStore {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         if !migrate {
-            return Ok(SqliteStore { conn });
+            return Ok(SqliteStore {
+                conn,
+                checkpoint: None,
+            });
         }
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if mode != "wal" {
@@ -57,7 +86,15 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA synchronous = FULL;")?;
         conn.execute_batch(&format!("BEGIN IMMEDIATE;{MIGRATION}COMMIT;"))?;
-        Ok(SqliteStore { conn })
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            (WAL_LIMIT_BYTES / page_size.max(512)).max(16),
+        )?;
+        conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
+        let checkpoint = Some(start_checkpointer(path)?);
+        Ok(SqliteStore { conn, checkpoint })
     }
 }
 
@@ -84,6 +121,10 @@ impl AuditStore for SqliteStore {
 
     fn commit(&mut self) -> Result<()> {
         self.conn.execute_batch("COMMIT")?;
+        if let Some(w) = &self.checkpoint {
+            // Full: a checkpoint is already due; it will take this commit's pages too.
+            let _ = w.try_send(());
+        }
         Ok(())
     }
 
