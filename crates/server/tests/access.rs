@@ -87,29 +87,6 @@ impl Server {
     }
 }
 
-fn penalty(doc_no: &str, source: &str) -> Value {
-    json!({
-        "行政相对人名称": "天津市恒通达商贸有限公司",
-        "行政相对人类别": "法人及非法人组织",
-        "行政相对人代码_1(统一社会信用代码)": "91310000132260250X",
-        "法定代表人": "张三",
-        "行政处罚决定书文号": doc_no,
-        "违法行为类型": "销售不合格产品",
-        "违法事实": "销售不合格电线电缆",
-        "处罚依据": "《中华人民共和国产品质量法》第四十九条",
-        "处罚类别": "罚款",
-        "处罚内容": "罚款2万元",
-        "罚款金额（万元）": "2",
-        "处罚决定日期": "2024/6/3",
-        "处罚有效期": "2025-06-03",
-        "处罚机关": "天津市市场监督管理委员会",
-        "处罚机关统一社会信用代码": source,
-        "数据来源单位": "天津市市场监督管理委员会",
-        "数据来源单位统一社会信用代码": source,
-        "报送日期": "2024-06-07"
-    })
-}
-
 /// A refusal is problem+json with a message in both languages.
 fn assert_refused(status: StatusCode, body: &Value, expected: StatusCode) {
     assert_eq!(status, expected, "{body}");
@@ -260,7 +237,7 @@ async fn an_agency_reaches_only_its_own_batches_checks_and_feedback() {
         .post(
             "/api/v1/records?category=penalty",
             Some(&a),
-            &penalty("津市监罚〔2024〕1号", A),
+            &common::penalty("津市监罚〔2024〕1号", A),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
@@ -271,7 +248,7 @@ async fn an_agency_reaches_only_its_own_batches_checks_and_feedback() {
         .post(
             &format!("/api/v1/records?category=penalty&agency={B}"),
             Some(&a),
-            &penalty("津市监罚〔2024〕2号", A),
+            &common::penalty("津市监罚〔2024〕2号", A),
         )
         .await;
     assert_refused(status, &body, StatusCode::FORBIDDEN);
@@ -279,7 +256,7 @@ async fn an_agency_reaches_only_its_own_batches_checks_and_feedback() {
         .post(
             "/api/v1/records?category=penalty",
             Some(&a),
-            &penalty("津市监罚〔2024〕3号", B),
+            &common::penalty("津市监罚〔2024〕3号", B),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
@@ -392,7 +369,7 @@ async fn an_agency_reaches_only_its_own_batches_checks_and_feedback() {
         .post(
             &format!("/api/v1/records?category=penalty&agency={B}"),
             Some(&admin),
-            &penalty("津市监罚〔2024〕4号", B),
+            &common::penalty("津市监罚〔2024〕4号", B),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{r}");
@@ -447,7 +424,7 @@ async fn the_auditor_reads_the_log_and_checks_but_changes_nothing() {
     for (path, body) in [
         (
             "/api/v1/records?category=penalty",
-            penalty("津市监罚〔2024〕9号", A),
+            common::penalty("津市监罚〔2024〕9号", A),
         ),
         ("/api/v1/checks", check_body(Some(A))),
         ("/api/v1/audit/heads", json!({})),
@@ -468,7 +445,7 @@ async fn the_auditor_reads_the_log_and_checks_but_changes_nothing() {
 async fn only_the_credit_office_and_the_auditor_read_a_resident_number_unmasked() {
     let s = Server::start().await;
     let admin = s.token("office", Role::CreditOfficeAdmin, None, None);
-    let mut rec = penalty("津市监罚〔2024〕9号", A);
+    let mut rec = common::penalty("津市监罚〔2024〕9号", A);
     rec["法定代表人证件类型"] = json!("身份证");
     rec["法定代表人证件号码"] = json!("11010519491231002X");
     let (status, r) = s.post("/api/v1/records", Some(&admin), &rec).await;

@@ -82,3 +82,28 @@ pub async fn serve_with(state: AppState, options: creditloop_server::ServeOption
 pub async fn start_in(dir: &Path, today: &str) -> TestServer {
     serve(state_in(dir, today, true)).await
 }
+
+/// One penalty (行政处罚) of the 双公示 standard as the API takes it, from `source`, decided
+/// 2024-06-03 and submitted 2024-06-07.
+pub fn penalty(doc_no: &str, source: &str) -> serde_json::Value {
+    serde_json::json!({
+        "行政相对人名称": "天津市恒通达商贸有限公司",
+        "行政相对人类别": "法人及非法人组织",
+        "行政相对人代码_1(统一社会信用代码)": "91310000132260250X",
+        "法定代表人": "张三",
+        "行政处罚决定书文号": doc_no,
+        "违法行为类型": "销售不合格产品",
+        "违法事实": "销售不合格电线电缆",
+        "处罚依据": "《中华人民共和国产品质量法》第四十九条",
+        "处罚类别": "罚款",
+        "处罚内容": "罚款2万元",
+        "罚款金额（万元）": "2",
+        "处罚决定日期": "2024/6/3",
+        "处罚有效期": "2025-06-03",
+        "处罚机关": "天津市市场监督管理委员会",
+        "处罚机关统一社会信用代码": source,
+        "数据来源单位": "天津市市场监督管理委员会",
+        "数据来源单位统一社会信用代码": source,
+        "报送日期": "2024-06-07"
+    })
+}
