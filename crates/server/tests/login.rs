@@ -376,3 +376,111 @@ async fn login_sends_only_to_paths_of_this_site() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/workbench");
 }
+
+/// The workbench pages under a login are scoped like the API: an officer of agency B sees and
+/// changes nothing of agency A's, and what it submits is filed as B's whatever the form says.
+#[tokio::test]
+async fn an_officer_reaches_only_its_own_agencys_workbench() {
+    const B: &str = "12100000425006133D";
+    let site = Site::start(false).await;
+    assert!(
+        site.s
+            .store
+            .put_user(&user("officer-b", Role::AgencyOfficer, Some(B), None))
+            .expect("user")
+    );
+    // Agency A's check and batch (with a rejected row), made by A's officer.
+    let a = site.session("officer", "").await;
+    let (_, page) = site.page("/workbench/check", &a).await;
+    let token_a = csrf_of(&page);
+    let r = site
+        .http
+        .post(site.url("/workbench/check"))
+        .header(COOKIE, a.clone())
+        .form(&[
+            ("subject", "91310000132260250X"),
+            ("scenario", "public_bidding"),
+            ("csrf", token_a.as_str()),
+        ])
+        .send()
+        .await
+        .expect("check");
+    let location = r.headers()[LOCATION]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let receipt_path = location.split('?').next().expect("path").to_string();
+    let receipt = receipt_path
+        .trim_start_matches("/workbench/checks/")
+        .to_string();
+    let (status, _) = site.page(&receipt_path, &a).await;
+    assert_eq!(status, StatusCode::OK, "A reads its own check");
+    let mut bad = common::penalty("津市监罚〔2024〕7号", AGENCY);
+    bad["行政相对人代码_1(统一社会信用代码)"] = serde_json::json!("91120116MA05JXXX1X");
+    let r: serde_json::Value = site
+        .http
+        .post(site.url("/api/v1/records?category=penalty"))
+        .header(COOKIE, a.clone())
+        .header("X-CSRF-Token", token_a.clone())
+        .json(&bad)
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("answer");
+    assert_eq!(r["rejected"], 1, "{r}");
+    let batch = r["batches"][0].as_str().expect("batch").to_string();
+
+    // B's officer.
+    let b = site.session("officer-b", "").await;
+    let (_, page) = site.page("/workbench/checks", &b).await;
+    let token_b = csrf_of(&page);
+    assert!(!page.contains(&receipt), "A's check is not in B's list");
+    let (status, _) = site.page(&receipt_path, &b).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "B may not read A's check");
+    let r = site
+        .http
+        .post(site.url(&format!("{receipt_path}/feedback")))
+        .header(COOKIE, b.clone())
+        .form(&[("outcome", "normal"), ("csrf", token_b.as_str())])
+        .send()
+        .await
+        .expect("feedback");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "B may not answer A's check"
+    );
+    assert!(
+        site.s
+            .store
+            .check_receipt(&receipt)
+            .expect("read")
+            .expect("stored")
+            .feedback
+            .is_none()
+    );
+    let (status, _) = site
+        .page(&format!("/workbench/batches/{batch}/rejects.csv"), &b)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "B may not download A's rejects"
+    );
+    let (_, page) = site.page("/workbench/submissions", &b).await;
+    assert!(
+        !page.contains(&batch),
+        "A's batch is not in B's submissions"
+    );
+    // The agency field of the form does not make B act for A: the page works as B.
+    let (status, page) = site
+        .page(&format!("/workbench/submit?agency={AGENCY}"), &b)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(B) && !page.contains(&format!("({AGENCY})")),
+        "works as B"
+    );
+}
