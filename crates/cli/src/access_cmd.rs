@@ -169,6 +169,11 @@ pub enum UserCommand {
         #[arg(long)]
         reset_totp: bool,
     },
+    /// Disable a user: its sessions and certificate stop working at once (they are checked against
+    /// the user on every request); nothing of what it did is removed.
+    Disable { username: String },
+    /// Enable a disabled user again.
+    Enable { username: String },
     /// Bind a client certificate (客户端证书, PEM) to a user: over HTTPS with `serve --client-ca`,
     /// a connection presenting it acts as that user. The certificate is known by its SHA-256
     /// fingerprint; it is not stored.
@@ -288,6 +293,8 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
                 print_totp(&username, &s);
             }
         }
+        UserCommand::Disable { username } => set_disabled(&*store, &args.db, &username, true)?,
+        UserCommand::Enable { username } => set_disabled(&*store, &args.db, &username, false)?,
         UserCommand::BindCert { username, cert } => {
             let pem =
                 std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
@@ -334,6 +341,48 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Disables or enables a user, audited as a permission change.
+fn set_disabled(
+    store: &dyn creditloop_store::Store,
+    db: &str,
+    username: &str,
+    disable: bool,
+) -> anyhow::Result<()> {
+    let Some(mut user) = store.user(username)? else {
+        bail!("没有用户“{username}” no user `{username}`");
+    };
+    if user.disabled == disable {
+        println!(
+            "用户“{username}”已是{} / the user is {} already",
+            if disable {
+                "停用状态"
+            } else {
+                "启用状态"
+            },
+            if disable { "disabled" } else { "enabled" }
+        );
+        return Ok(());
+    }
+    user.disabled = disable;
+    user.updated_at = Utc::now();
+    store.update_user(&user)?;
+    let change = if disable {
+        "user_disabled"
+    } else {
+        "user_enabled"
+    };
+    audit_change(db, &user, change)?;
+    println!(
+        "{} {username}",
+        if disable {
+            "已停用 disabled:"
+        } else {
+            "已启用 enabled:"
+        }
+    );
+    Ok(())
 }
 
 fn open_audit(db: &str) -> anyhow::Result<creditloop_audit::AuditLog> {

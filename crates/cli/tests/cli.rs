@@ -611,6 +611,13 @@ fn a_client_certificate_is_bound_listed_and_unbound_with_audit() {
         .output()
         .unwrap();
     assert!(!again.status.success(), "not bound any more");
+    run(&["user", "disable", "--db", &db, "zhang"]);
+    let listed = String::from_utf8_lossy(&run(&["user", "list", "--db", &db]).stdout).to_string();
+    assert!(
+        listed.contains("zhang\tauditor\t-\tfalse\ttrue"),
+        "{listed}"
+    );
+    run(&["user", "enable", "--db", &db, "zhang"]);
 
     let audit = creditloop_server::audit::open_appending(&creditloop_server::audit::audit_url(&db))
         .expect("audit log");
@@ -623,7 +630,13 @@ fn a_client_certificate_is_bound_listed_and_unbound_with_audit() {
         .collect();
     assert_eq!(
         changes,
-        ["user_created", "certificate_bound", "certificate_unbound"]
+        [
+            "user_created",
+            "certificate_bound",
+            "certificate_unbound",
+            "user_disabled",
+            "user_enabled"
+        ]
     );
 }
 

@@ -484,3 +484,20 @@ async fn an_officer_reaches_only_its_own_agencys_workbench() {
         "works as B"
     );
 }
+
+#[tokio::test]
+async fn a_disabled_user_is_logged_out_at_once_and_cannot_log_in() {
+    let site = Site::start(false).await;
+    let cookie = site.session("officer", "").await;
+    let mut u = site.s.store.user("officer").expect("read").expect("user");
+    u.disabled = true;
+    assert!(site.s.store.update_user(&u).expect("update"));
+    let (status, _) = site.page("/workbench", &cookie).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the session no longer counts"
+    );
+    let r = site.login("officer", PASSWORD, "").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
