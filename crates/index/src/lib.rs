@@ -108,6 +108,13 @@ pub enum Resolved {
     Ambiguous(usize),
 }
 
+/// What [`CheckIndex::find`] found: a subject with its entry, none, or an ambiguous name.
+enum Found<'a> {
+    Entry(SubjectKey, &'a Arc<Entry>),
+    Unknown,
+    Ambiguous(usize),
+}
+
 /// The answer of [`CheckIndex::check`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckAnswer {
@@ -380,6 +387,10 @@ impl CheckIndex {
     /// record) and the class. `None` when the subject is unknown; use [`SubjectFacts::unknown`] then.
     pub fn facts(&self, key: &SubjectKey) -> Option<SubjectFacts> {
         let e = self.entry(key.as_str())?;
+        Some(self.facts_of(key, e))
+    }
+
+    fn facts_of(&self, key: &SubjectKey, e: &Entry) -> SubjectFacts {
         let mut facts = SubjectFacts::known(key.clone());
         facts.records = e.to_facts(&self.strings);
         facts.established_on = e.established_on();
@@ -395,7 +406,7 @@ impl CheckIndex {
             })
             .collect();
         facts.credit_class = (e.class != NONE).then(|| self.strings.get(e.class).to_string());
-        Some(facts)
+        facts
     }
 
     fn by_code(&self, code: &str) -> Option<&Arc<str>> {
@@ -417,27 +428,45 @@ impl CheckIndex {
     /// `creditloop-pii`), registration number, organisation code or other certificate key; then as
     /// a secondary code; only then as an exact name.
     pub fn resolve(&self, code_or_name: &str) -> Resolved {
+        match self.find(code_or_name) {
+            Found::Entry(k, _) => Resolved::Key(k),
+            Found::Unknown => Resolved::Unknown,
+            Found::Ambiguous(n) => Resolved::Ambiguous(n),
+        }
+    }
+
+    /// [`CheckIndex::resolve`] with the subject's entry, so that a check looks it up once.
+    fn find(&self, code_or_name: &str) -> Found<'_> {
         let code = ids::normalize(code_or_name);
         if code.is_empty() {
-            return Resolved::Unknown;
+            return Found::Unknown;
         }
         let mut key = String::with_capacity(code.len() + 2);
         for prefix in KEY_PREFIXES {
             key.clear();
             key.push_str(prefix);
             key.push_str(&code);
-            if self.entry(&key).is_some() {
-                return Resolved::Key(SubjectKey(key));
+            if let Some(e) = self.entry(&key) {
+                return Found::Entry(SubjectKey(key), e);
             }
         }
         if let Some(k) = self.by_code(&code) {
-            return Resolved::Key(SubjectKey(k.to_string()));
+            return match self.entry(k) {
+                Some(e) => Found::Entry(SubjectKey(k.to_string()), e),
+                None => Found::Unknown,
+            };
         }
         let mut named = self.keys_named(code_or_name.trim());
         match named.len() {
-            0 => Resolved::Unknown,
-            1 => named.pop().map_or(Resolved::Unknown, Resolved::Key),
-            n => Resolved::Ambiguous(n),
+            0 => Found::Unknown,
+            1 => match named.pop() {
+                Some(k) => match self.entry(k.as_str()) {
+                    Some(e) => Found::Entry(k, e),
+                    None => Found::Unknown,
+                },
+                None => Found::Unknown,
+            },
+            n => Found::Ambiguous(n),
         }
     }
 
@@ -450,10 +479,10 @@ impl CheckIndex {
         subject: &str,
         on: NaiveDate,
     ) -> (CheckAnswer, u64) {
-        let facts = match self.resolve(subject) {
-            Resolved::Key(k) => self.facts(&k).unwrap_or_else(SubjectFacts::unknown),
-            Resolved::Unknown => SubjectFacts::unknown(),
-            Resolved::Ambiguous(count) => return (CheckAnswer::Ambiguous { count }, self.version),
+        let facts = match self.find(subject) {
+            Found::Entry(k, e) => self.facts_of(&k, e),
+            Found::Unknown => SubjectFacts::unknown(),
+            Found::Ambiguous(count) => return (CheckAnswer::Ambiguous { count }, self.version),
         };
         let outcome = decide(catalogue, scenario, &facts, on);
         (CheckAnswer::Outcome(Box::new(outcome)), self.version)
