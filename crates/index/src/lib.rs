@@ -108,9 +108,10 @@ pub enum Resolved {
     Ambiguous(usize),
 }
 
-/// What [`CheckIndex::find`] found: a subject with its entry, none, or an ambiguous name.
+/// What [`CheckIndex::find`] found: a subject key with its entry (when the index holds one), none,
+/// or an ambiguous name.
 enum Found<'a> {
-    Entry(SubjectKey, &'a Arc<Entry>),
+    Key(SubjectKey, Option<&'a Arc<Entry>>),
     Unknown,
     Ambiguous(usize),
 }
@@ -429,7 +430,7 @@ impl CheckIndex {
     /// a secondary code; only then as an exact name.
     pub fn resolve(&self, code_or_name: &str) -> Resolved {
         match self.find(code_or_name) {
-            Found::Entry(k, _) => Resolved::Key(k),
+            Found::Key(k, _) => Resolved::Key(k),
             Found::Unknown => Resolved::Unknown,
             Found::Ambiguous(n) => Resolved::Ambiguous(n),
         }
@@ -447,25 +448,19 @@ impl CheckIndex {
             key.push_str(prefix);
             key.push_str(&code);
             if let Some(e) = self.entry(&key) {
-                return Found::Entry(SubjectKey(key), e);
+                return Found::Key(SubjectKey(key), Some(e));
             }
         }
         if let Some(k) = self.by_code(&code) {
-            return match self.entry(k) {
-                Some(e) => Found::Entry(SubjectKey(k.to_string()), e),
-                None => Found::Unknown,
-            };
+            return Found::Key(SubjectKey(k.to_string()), self.entry(k));
         }
         let mut named = self.keys_named(code_or_name.trim());
         match named.len() {
             0 => Found::Unknown,
-            1 => match named.pop() {
-                Some(k) => match self.entry(k.as_str()) {
-                    Some(e) => Found::Entry(k, e),
-                    None => Found::Unknown,
-                },
-                None => Found::Unknown,
-            },
+            1 => named.pop().map_or(Found::Unknown, |k| {
+                let e = self.entry(k.as_str());
+                Found::Key(k, e)
+            }),
             n => Found::Ambiguous(n),
         }
     }
@@ -480,8 +475,8 @@ impl CheckIndex {
         on: NaiveDate,
     ) -> (CheckAnswer, u64) {
         let facts = match self.find(subject) {
-            Found::Entry(k, e) => self.facts_of(&k, e),
-            Found::Unknown => SubjectFacts::unknown(),
+            Found::Key(k, Some(e)) => self.facts_of(&k, e),
+            Found::Key(_, None) | Found::Unknown => SubjectFacts::unknown(),
             Found::Ambiguous(count) => return (CheckAnswer::Ambiguous { count }, self.version),
         };
         let outcome = decide(catalogue, scenario, &facts, on);

@@ -88,15 +88,20 @@ pub fn actor(p: Option<&Principal>) -> &str {
 pub fn permit(p: Option<&Principal>, act: &Act<'_>) -> Result<(), ApiError> {
     match allows(p, act) {
         Decision::Allow => Ok(()),
-        Decision::Unauthenticated => Err(unauthorized(
-            "请先登录，或在 Authorization 请求头中提供接口令牌（Bearer clt_…）",
-            "authentication required: log in, or send `Authorization: Bearer clt_…`",
-        )),
+        Decision::Unauthenticated => Err(login_required()),
         Decision::Forbidden(r) => Err(ApiError::Forbidden {
             zh: r.zh().into(),
             en: r.en().into(),
         }),
     }
+}
+
+/// The 401 of a caller who brought no credentials where they are needed.
+fn login_required() -> ApiError {
+    unauthorized(
+        "请先登录，或在 Authorization 请求头中提供接口令牌（Bearer clt_…）",
+        "authentication required: log in, or send `Authorization: Bearer clt_…`",
+    )
 }
 
 fn unauthorized(zh: &str, en: &str) -> ApiError {
@@ -143,11 +148,7 @@ impl FromRequestParts<AppState> for Required {
                 // A person on a page: to the login form, and back here afterwards.
                 Err(crate::pages::login_redirect(parts).into_response())
             }
-            Ok(Auth(None)) => Err(unauthorized(
-                "请先登录，或在 Authorization 请求头中提供接口令牌（Bearer clt_…）",
-                "authentication required: log in, or send `Authorization: Bearer clt_…`",
-            )
-            .into_response()),
+            Ok(Auth(None)) => Err(login_required().into_response()),
             Err(e) => Err(e.into_response()),
         }
     }

@@ -58,9 +58,14 @@ pub async fn guard(
     let Some(cookie) = crate::auth::session_cookie_of(req.headers()) else {
         return next.run(req).await;
     };
-    let session = match crate::session::web_session(&state, &cookie).await {
-        Ok(s) => s,
-        Err(e) => return e.into_response(),
+    // The rate limit layer may have authenticated the request already, looking the session up.
+    let known = req.extensions().get::<Option<WebSession>>().cloned();
+    let session = match known {
+        Some(s) => s,
+        None => match crate::session::web_session(&state, &cookie).await {
+            Ok(s) => s,
+            Err(e) => return e.into_response(),
+        },
     };
     let Some(session) = session else {
         // A stale cookie authenticates nobody; the handler decides what an anonymous caller gets.

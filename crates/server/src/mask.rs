@@ -32,8 +32,11 @@ pub fn mask_key(k: &str) -> String {
 
 /// Whether free text a caller typed (a check's subject) is a resident number, so it is masked too.
 pub fn looks_personal(s: &str) -> bool {
-    let normal = creditloop_domain::ids::normalize(s);
-    let s = normal.as_str();
+    resident_shaped(&creditloop_domain::ids::normalize(s))
+}
+
+/// 18 or 15 digits, the last of 18 possibly `X`, in already normalised text.
+fn resident_shaped(s: &str) -> bool {
     (s.len() == 18 || s.len() == 15)
         && s.char_indices()
             .all(|(i, c)| c.is_ascii_digit() || (i == s.len() - 1 && (c == 'X' || c == 'x')))
@@ -41,8 +44,9 @@ pub fn looks_personal(s: &str) -> bool {
 
 /// Masks what a caller typed when it is a resident number; other text is returned as it is.
 pub fn mask_query(s: &str) -> String {
-    if looks_personal(s) {
-        mask_id(&creditloop_domain::ids::normalize(s))
+    let normal = creditloop_domain::ids::normalize(s);
+    if resident_shaped(&normal) {
+        mask_id(&normal)
     } else {
         s.to_string()
     }

@@ -39,7 +39,7 @@ pub struct WebSession {
 }
 
 /// The session behind a cookie value, if it is live.
-pub async fn session(state: &AppState, cookie: &str) -> Result<Option<StoredSession>, ApiError> {
+async fn session(state: &AppState, cookie: &str) -> Result<Option<StoredSession>, ApiError> {
     let store = state.store.clone();
     let hash = secret_hash(cookie);
     let found = tokio::task::spawn_blocking(move || store.session(&hash)).await??;
@@ -59,11 +59,6 @@ pub async fn web_session(state: &AppState, cookie: &str) -> Result<Option<WebSes
         csrf_token: s.csrf_token,
         id_hash: s.id_hash,
     }))
-}
-
-/// The principal of a live session whose user is still enabled.
-pub async fn principal(state: &AppState, cookie: &str) -> Result<Option<Principal>, ApiError> {
-    Ok(web_session(state, cookie).await?.map(|s| s.principal))
 }
 
 /// Failed logins per user name, in memory: a restart forgets them, which is acceptable for a

@@ -351,12 +351,7 @@ pub async fn submit_file(
     token: FormToken,
     mut mp: Multipart,
 ) -> PageResult {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::bad_request(
-            format!("无法读取上传表单：{e}"),
-            format!("bad multipart body: {e}"),
-        )
-    };
+    let bad = |e: axum::extract::multipart::MultipartError| crate::extract::multipart_error(&e);
     let (mut agency, mut category, mut file) = (None, None, None);
     while let Some(f) = mp.next_field().await.map_err(bad)? {
         match f.name() {
