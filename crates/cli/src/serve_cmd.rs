@@ -42,7 +42,7 @@ pub struct NetArgs {
     pub public_rate_burst: u32,
     /// Seconds a client has to send its request headers (and to finish the TLS handshake); an idle
     /// keep-alive connection is closed after it too.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = creditloop_server::listen::HEADER_READ_TIMEOUT.as_secs())]
     pub header_timeout: u64,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, requires = "tls_key")]
@@ -66,7 +66,7 @@ impl Default for NetArgs {
         NetArgs {
             public_rate_limit: creditloop_server::limits::DEFAULT_PUBLIC_PER_MINUTE,
             public_rate_burst: creditloop_server::limits::DEFAULT_PUBLIC_BURST,
-            header_timeout: 10,
+            header_timeout: creditloop_server::listen::HEADER_READ_TIMEOUT.as_secs(),
             tls_cert: None,
             tls_key: None,
             client_ca: None,
