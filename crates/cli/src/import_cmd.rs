@@ -130,6 +130,7 @@ pub fn import_file(
             .unwrap_or_default(),
         source_digest: digest,
         agency: args.agency.clone(),
+        bulk: true,
     };
 
     let bar = if std::io::stderr().is_terminal() {

@@ -31,6 +31,8 @@ pub struct ImportOptions {
     pub source_digest: String,
     /// The submitting agency, when known.
     pub agency: Option<String>,
+    /// A whole file: let the store defer index upkeep until the end ([`Store::begin_bulk_load`]).
+    pub bulk: bool,
 }
 
 impl Default for ImportOptions {
@@ -41,6 +43,7 @@ impl Default for ImportOptions {
             source_name: String::new(),
             source_digest: String::new(),
             agency: None,
+            bulk: false,
         }
     }
 }
@@ -124,8 +127,15 @@ pub fn import_with_rejects(
     };
     let mut prog = Progress::default();
     let ids = BatchIds::new(&opts.source_digest);
+    let store_error = |error| IngestError::Store {
+        committed: Vec::new(),
+        error,
+    };
+    if opts.bulk {
+        store.begin_bulk_load().map_err(store_error)?;
+    }
 
-    std::thread::scope(|scope| -> Result<(), IngestError> {
+    let loaded = std::thread::scope(|scope| -> Result<(), IngestError> {
         let (tx, rx) = sync_channel::<Batch>(2);
         let (ack_tx, ack_rx) = sync_channel::<(String, BatchOutcome)>(1024);
         let writer = scope.spawn(move || write_batches(store, rx, ack_tx));
@@ -265,6 +275,17 @@ pub fn import_with_rejects(
             return Err(e);
         }
         Ok(())
+    });
+    // Also after a failure: the batches committed before it are served with their indexes.
+    let rebuilt = if opts.bulk {
+        store.end_bulk_load()
+    } else {
+        Ok(())
+    };
+    loaded?;
+    rebuilt.map_err(|error| IngestError::Store {
+        committed: report.batches.clone(),
+        error,
     })?;
 
     report.counts = prog.written;

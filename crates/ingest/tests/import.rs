@@ -52,6 +52,7 @@ fn options(path: &Path, batch_size: usize) -> ImportOptions {
         source_name: path.display().to_string(),
         source_digest: sha256_file(path).expect("digest"),
         agency: Some(SOURCE_USCC.into()),
+        bulk: true,
     }
 }
 

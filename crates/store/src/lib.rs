@@ -328,6 +328,18 @@ pub trait Store: Credentials + Send + Sync {
     /// are already held count as duplicates and change nothing. Durable when it returns `Ok`.
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome>;
 
+    /// A bulk load (the import of a whole file) begins. The store may defer the upkeep of indexes
+    /// that no write needs until [`Store::end_bulk_load`]; batches stay durable and every answer
+    /// stays the same, only other readers' lookups may be slower meanwhile. A load that never ends
+    /// (the process killed) has its indexes rebuilt the next time the store is opened.
+    fn begin_bulk_load(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Rebuilds what [`Store::begin_bulk_load`] deferred. Idempotent.
+    fn end_bulk_load(&self) -> Result<()> {
+        Ok(())
+    }
+
     fn batch(&self, id: &str) -> Result<Option<BatchSummary>>;
     /// Newest first.
     fn batches(&self, limit: usize) -> Result<Vec<BatchSummary>>;

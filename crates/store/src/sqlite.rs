@@ -71,6 +71,33 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "pii", include_str!("../migrations/sqlite/0007_pii.sql")),
 ];
 
+/// Indexes of `records` that no write reads. A bulk load into an empty table drops them and builds
+/// each once at its end: one sort instead of a random insert per row into a B-tree that outgrows the
+/// page cache (a third of the time of a million-row import). The definitions are the migrations'
+/// (0001, 0004). The version probe's `records_key_hash` stays: probing a load's own rows from
+/// memory instead was measured no faster.
+const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    (
+        "records_subject_key",
+        "CREATE INDEX IF NOT EXISTS records_subject_key ON records (subject_key)",
+    ),
+    (
+        "records_list_entries",
+        "CREATE INDEX IF NOT EXISTS records_list_entries ON records (category, decision_date)
+             WHERE category IN ('serious_dishonest_list', 'abnormal_operation', 'red_list',
+                 'dishonest_debtor')",
+    ),
+];
+
+/// Builds the deferrable indexes that are missing: after a bulk load, or when opening a store whose
+/// bulk load was killed before its end.
+fn ensure_indexes(conn: &Connection) -> Result<()> {
+    for (_, sql) in DEFERRABLE_INDEXES {
+        conn.execute_batch(sql)?;
+    }
+    Ok(())
+}
+
 /// Page size of new databases. Large pages make bulk imports of ~1 KiB records markedly faster
 /// (fewer page splits, WAL frames and system calls); reads are served from the page cache.
 const PAGE_SIZE: u32 = 65536;
@@ -156,6 +183,7 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer, true)?;
         migrate(&mut writer)?;
+        ensure_indexes(&writer)?;
         let readers = if memory {
             Vec::new()
         } else {
@@ -754,6 +782,31 @@ impl Store for SqliteStore {
             self.checkpointer.committed();
             Ok(BatchOutcome { counts })
         })
+    }
+
+    fn begin_bulk_load(&self) -> Result<()> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Only into an empty table: rebuilding the indexes of rows already held would cost more
+        // than it saves, and their readers would wait the whole load.
+        let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM records)", [], |r| {
+            r.get(0)
+        })?;
+        if empty {
+            for (name, _) in DEFERRABLE_INDEXES {
+                tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn end_bulk_load(&self) -> Result<()> {
+        let conn = self.writer()?;
+        ensure_indexes(&conn)?;
+        drop(conn);
+        self.checkpointer.committed();
+        Ok(())
     }
 
     fn batch(&self, id: &str) -> Result<Option<BatchSummary>> {

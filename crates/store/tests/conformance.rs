@@ -1243,6 +1243,67 @@ fn empty_and_reject_only_batches(ctx: &Ctx) {
     assert_eq!(s.batches(5).expect("batches")[0].id, "bad");
 }
 
+/// A bulk load defers index upkeep only: every answer during and after it is the one without it,
+/// and a load that never ends (its process killed) leaves a store that answers the same reopened.
+fn bulk_load_keeps_every_answer(ctx: &Ctx) {
+    let doc = "杭市监罚〔2024〕1号";
+    let corrected = penalty(doc, hangzhou(), date(2024, 3, 1), 3.0);
+    {
+        let s = ctx.store();
+        s.begin_bulk_load().expect("begin bulk load");
+        assert_eq!(
+            s.write_batch(&first_batch())
+                .expect("write")
+                .counts
+                .accepted,
+            3
+        );
+        // The version probe still finds what the load wrote: duplicates and new versions.
+        let again = s.write_batch(&first_batch()).expect("write again");
+        assert_eq!(again.counts.duplicates, 3);
+        let out = s
+            .write_batch(&batch(
+                "b2",
+                "d2",
+                at(2, 9),
+                vec![accepted(1, corrected.clone(), false)],
+                vec![],
+            ))
+            .expect("write correction");
+        assert_eq!(out.counts.new_versions, 1);
+        let p = s.subject(&key_of(HANGZHOU)).expect("read").expect("stored");
+        assert_eq!(p.records.len(), 2);
+        assert!(
+            p.records
+                .iter()
+                .any(|r| r.record == corrected && r.version == 2)
+        );
+        // Dropped without its end, as when the importing process is killed.
+    }
+    let s = ctx.store();
+    let p = s.subject(&key_of(HANGZHOU)).expect("read").expect("stored");
+    assert_eq!(p.records.len(), 2);
+    assert_eq!(s.record_history(&corrected.key).expect("history").len(), 2);
+    assert_eq!(s.totals().expect("totals").versions, 4);
+    s.end_bulk_load().expect("end");
+    s.end_bulk_load().expect("end again");
+    // A bulk load over records already held changes nothing either.
+    s.begin_bulk_load().expect("begin over a full store");
+    let out = s
+        .write_batch(&batch(
+            "b3",
+            "d3",
+            at(3, 9),
+            vec![accepted(1, corrected.clone(), false)],
+            vec![],
+        ))
+        .expect("write");
+    assert_eq!(out.counts.duplicates, 1);
+    s.end_bulk_load().expect("end");
+    let p = s.subject(&key_of(HANGZHOU)).expect("read").expect("stored");
+    assert_eq!(p.records.len(), 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backends
 
@@ -2032,7 +2093,109 @@ conformance!(
     pii_key_check_binds_the_database,
     resident_numbers_are_sealed_at_rest,
     persons_in_clear_from_before_are_refused,
+    bulk_load_keeps_every_answer,
 );
+
+/// The names of the indexes of `records` in the SQLite file at `path`.
+fn indexes_of(path: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(path).expect("open");
+    let mut st = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .expect("prepare");
+    st.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+/// The SQLite bulk load drops the indexes no write needs only while the records table is empty,
+/// builds them at its end, and a store opened after a load that never ended has them again.
+#[test]
+fn sqlite_bulk_load_defers_and_rebuilds_indexes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bulk.db");
+    let indexes = || indexes_of(&path);
+    let all = vec![
+        "records_key_hash".to_string(),
+        "records_list_entries".to_string(),
+        "records_subject_key".to_string(),
+    ];
+    {
+        let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("open");
+        assert_eq!(indexes(), all);
+        s.begin_bulk_load().expect("begin");
+        // The version probe's index stays.
+        assert_eq!(indexes(), vec!["records_key_hash".to_string()]);
+        s.write_batch(&first_batch()).expect("write");
+        assert_eq!(
+            s.write_batch(&first_batch())
+                .expect("again")
+                .counts
+                .duplicates,
+            3
+        );
+        s.end_bulk_load().expect("end");
+        assert_eq!(indexes(), all);
+        // Over a table that holds rows, nothing is dropped.
+        s.begin_bulk_load().expect("begin again");
+        assert_eq!(indexes(), all);
+        s.end_bulk_load().expect("end");
+    }
+    // Another writer during the load sees what the load wrote, and the load what it wrote.
+    let path3 = dir.path().join("shared.db");
+    {
+        let loader = creditloop_store::sqlite::SqliteStore::open(&path3).expect("open");
+        let other = creditloop_store::sqlite::SqliteStore::open(&path3).expect("open");
+        loader.begin_bulk_load().expect("begin");
+        assert_eq!(
+            other
+                .write_batch(&first_batch())
+                .expect("other")
+                .counts
+                .accepted,
+            3
+        );
+        let out = loader.write_batch(&first_batch()).expect("loader");
+        assert_eq!(out.counts.duplicates, 3, "{:?}", out.counts);
+        let p = other
+            .subject(&key_of(HANGZHOU))
+            .expect("read")
+            .expect("stored");
+        assert_eq!(p.records.len(), 2);
+        loader.end_bulk_load().expect("end");
+        assert_eq!(other.totals().expect("totals").versions, 3);
+    }
+    let path2 = dir.path().join("killed.db");
+    {
+        let s = creditloop_store::sqlite::SqliteStore::open(&path2).expect("open");
+        s.begin_bulk_load().expect("begin");
+        s.write_batch(&first_batch()).expect("write");
+    }
+    let c = rusqlite::Connection::open(&path2).expect("open");
+    let n: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'records_subject_key'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 0, "the load that did not end left the index dropped");
+    drop(c);
+    drop(creditloop_store::sqlite::SqliteStore::open(&path2).expect("reopen"));
+    let c = rusqlite::Connection::open(&path2).expect("open");
+    let n: i64 = c
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN
+                 ('records_subject_key', 'records_list_entries')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 2, "reopening rebuilt the deferred indexes");
+}
 
 #[test]
 fn database_url_rewrite() {
