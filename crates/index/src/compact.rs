@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use creditloop_domain::catalogue::FactRecord;
+use creditloop_domain::catalogue::{FactRecord, RecordTraits};
 use creditloop_domain::record::{Category, Nature, RecordKey, RecordStatus, Severity};
 use creditloop_domain::subject::PersonRole;
 
@@ -96,6 +96,18 @@ impl Rec {
         let start = self.doc_off as usize;
         docs.get(start..start + self.doc_len as usize).unwrap_or("")
     }
+
+    /// The fields a trigger looks at, without building a [`FactRecord`].
+    #[inline]
+    pub(crate) fn traits<'a>(&self, strings: &'a Strings) -> RecordTraits<'a> {
+        RecordTraits {
+            category: self.category,
+            nature: self.nature,
+            severity: self.severity,
+            decision_date: self.decision_date,
+            list_name: (self.list != NONE).then(|| strings.get(self.list)),
+        }
+    }
 }
 
 /// A subject in a snapshot. Immutable once built; an update builds a new `Entry`.
@@ -120,10 +132,23 @@ impl Entry {
     }
 
     pub(crate) fn to_facts(&self, strings: &Strings) -> Vec<FactRecord> {
+        self.to_facts_where(strings, |_| true)
+    }
+
+    /// The live records `keep` accepts, in order. Only those are copied out (three strings each).
+    pub(crate) fn to_facts_where(
+        &self,
+        strings: &Strings,
+        mut keep: impl FnMut(&RecordTraits<'_>) -> bool,
+    ) -> Vec<FactRecord> {
         self.records
             .iter()
             .filter_map(|r| {
                 let status = r.status?;
+                let traits = r.traits(strings);
+                if !keep(&traits) {
+                    return None;
+                }
                 Some(FactRecord {
                     key: RecordKey {
                         source: strings.get(r.source).to_string(),
@@ -136,7 +161,7 @@ impl Entry {
                     decision_date: r.decision_date,
                     publicity_until: r.publicity_until,
                     status,
-                    list_name: (r.list != NONE).then(|| strings.get(r.list).to_string()),
+                    list_name: traits.list_name.map(str::to_string),
                 })
             })
             .collect()

@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use creditloop_domain::catalogue::{
-    CheckOutcome, CompiledCatalogue, FactRecord, Scenario, SubjectFacts, decide,
+    CheckOutcome, CompiledCatalogue, FactRecord, RecordFilter, Scenario, SubjectFacts, decide,
 };
 use creditloop_domain::ids;
 use creditloop_domain::record::RecordKey;
@@ -475,11 +475,42 @@ impl CheckIndex {
         on: NaiveDate,
     ) -> (CheckAnswer, u64) {
         let facts = match self.find(subject) {
-            Found::Key(k, Some(e)) => self.facts_of(&k, e),
+            Found::Key(k, Some(e)) => {
+                self.facts_for_check(k, e, &catalogue.record_filter(scenario, on))
+            }
             Found::Key(_, None) | Found::Unknown => SubjectFacts::unknown(),
             Found::Ambiguous(count) => return (CheckAnswer::Ambiguous { count }, self.version),
         };
         let outcome = decide(catalogue, scenario, &facts, on);
         (CheckAnswer::Outcome(Box::new(outcome)), self.version)
+    }
+
+    /// [`CheckIndex::facts`] cut down to what `filter` says can matter to one check: the same outcome
+    /// from [`decide`] (see [`RecordFilter`]), but only the few records a check can report are copied
+    /// out of the compact entry, and persons no trigger looks at are not even looked up (each lookup
+    /// is a few cache misses at province scale). That is the tail of subjects with many records.
+    fn facts_for_check(
+        &self,
+        key: SubjectKey,
+        e: &Entry,
+        filter: &RecordFilter<'_>,
+    ) -> SubjectFacts {
+        let mut facts = SubjectFacts::known(key);
+        facts.records = e.to_facts_where(&self.strings, |t| filter.subject_record(t));
+        facts.established_on = e.established_on();
+        facts.persons = e
+            .persons
+            .iter()
+            .filter(|(role, _)| filter.looks_at(*role))
+            .map(|(role, pk)| {
+                let records = self
+                    .entry(pk)
+                    .map(|p| p.to_facts_where(&self.strings, |t| filter.person_record(*role, t)))
+                    .unwrap_or_default();
+                (*role, records)
+            })
+            .collect();
+        facts.credit_class = (e.class != NONE).then(|| self.strings.get(e.class).to_string());
+        facts
     }
 }

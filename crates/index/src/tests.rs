@@ -469,3 +469,132 @@ proptest! {
         same_answers(&half, &CheckIndex::build(head.to_vec()))?;
     }
 }
+
+// ---- property: the check's filtered facts decide exactly as the full facts do ----
+
+/// Records of every category, nature, severity and status, over dates around the check windows, with
+/// list names the default catalogue's triggers look for.
+fn arb_fact() -> impl Strategy<Value = FactRecord> {
+    (
+        prop::sample::select(vec!["S1", "S2"]),
+        prop::sample::select(Category::ALL.to_vec()),
+        0..6u8,
+        prop::sample::select(vec![Nature::Positive, Nature::Neutral, Nature::Negative]),
+        prop::sample::select(vec![
+            Severity::None,
+            Severity::Slight,
+            Severity::General,
+            Severity::Serious,
+        ]),
+        (0..4000i64, 0..2000i64),
+        prop::sample::select(vec![
+            RecordStatus::Active,
+            RecordStatus::Active,
+            RecordStatus::Active,
+            RecordStatus::Repaired,
+            RecordStatus::Revoked,
+            RecordStatus::UnderObjection,
+            RecordStatus::Expired,
+        ]),
+        prop::option::of(prop::sample::select(vec![
+            "重大税收违法失信主体名单",
+            "安全生产严重失信主体名单",
+            "失信被执行人名单",
+            "纳税信用A级纳税人名单",
+            "海关高级认证企业名单",
+            "经营异常名录",
+        ])),
+    )
+        .prop_map(
+            |(source, category, doc, nature, severity, (days, window), status, list)| {
+                let decided = d(2014, 1, 1) + chrono::Duration::days(days);
+                let mut f = fact(source, category, &format!("D{doc}"), decided);
+                f.nature = nature;
+                f.severity = severity;
+                f.publicity_until = decided + chrono::Duration::days(window);
+                f.status = status;
+                f.list_name = list.map(str::to_string);
+                f
+            },
+        )
+}
+
+fn arb_check_item() -> impl Strategy<Value = IndexItem> {
+    let subject = (0..4u8)
+        .prop_map(|i| key(&format!("U:9112000000000000{i:02}")))
+        .boxed();
+    let person = (0..4u8)
+        .prop_map(|i| key(&format!("P:1201011980010100{i:02}")))
+        .boxed();
+    let roles = vec![
+        PersonRole::LegalRepresentative,
+        PersonRole::Shareholder,
+        PersonRole::SeniorManager,
+        PersonRole::KeyPractitioner,
+    ];
+    prop_oneof![
+        8 => (subject.clone().prop_union(person.clone()), prop::sample::select(vec!["", "甲", "乙"]), arb_fact(), 1..3i32)
+            .prop_map(|(subject, name, record, version)| IndexItem::Record {
+                subject,
+                subject_name: name.to_string(),
+                record,
+                version,
+            }),
+        2 => (subject.clone(), prop::sample::select(roles), person)
+            .prop_map(|(subject, role, person)| IndexItem::Person { subject, role, person }),
+        1 => (subject, prop::option::of(prop::sample::select(vec!["A", "B"])))
+            .prop_map(|(subject, class)| IndexItem::Class {
+                subject,
+                class: class.map(str::to_string),
+            }),
+    ]
+}
+
+fn compiled_default() -> &'static CompiledCatalogue {
+    static CC: std::sync::OnceLock<CompiledCatalogue> = std::sync::OnceLock::new();
+    CC.get_or_init(|| {
+        CompiledCatalogue::compile(&Catalogue::default_catalogue().expect("default catalogue"))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn check_answers_exactly_as_decide_over_the_full_facts(
+        items in prop::collection::vec(arb_check_item(), 0..80),
+        days in 0..4500i64,
+    ) {
+        let index = CheckIndex::build(items);
+        let on = d(2014, 6, 1) + chrono::Duration::days(days);
+        let catalogue = compiled_default();
+        let queries: Vec<String> = all_keys()
+            .iter()
+            .map(|k| k.as_str()[2..].to_string())
+            .chain(["甲", "乙", "丙"].map(str::to_string))
+            .collect();
+        for scenario in ScenarioRegistry::builtin().scenarios() {
+            for q in &queries {
+                // The path before the record filter: resolve, gather every fact, decide.
+                let expected = match index.resolve(q) {
+                    Resolved::Key(k) => CheckAnswer::Outcome(Box::new(decide(
+                        catalogue,
+                        &scenario,
+                        &index.facts(&k).unwrap_or_else(SubjectFacts::unknown),
+                        on,
+                    ))),
+                    Resolved::Unknown => CheckAnswer::Outcome(Box::new(decide(
+                        catalogue,
+                        &scenario,
+                        &SubjectFacts::unknown(),
+                        on,
+                    ))),
+                    Resolved::Ambiguous(count) => CheckAnswer::Ambiguous { count },
+                };
+                let (answer, version) = index.check(catalogue, &scenario, q, on);
+                prop_assert_eq!(version, index.version());
+                prop_assert_eq!(answer, expected, "{} in {}", q, scenario.as_str());
+            }
+        }
+    }
+}
