@@ -598,3 +598,96 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn prefixed_hashes_equal_hashes_of_the_joined_strings() {
+    use crate::compact::{hash_prefixed, hash_str};
+    for s in ["", "91120000MA05ABCD1X", "天津甲科技有限公司", "x"] {
+        let hs = hash_prefixed(&crate::KEY_PREFIXES, s);
+        for (p, h) in crate::KEY_PREFIXES.iter().zip(hs) {
+            assert_eq!(h, hash_str(&format!("{p}{s}")), "{p}{s}");
+        }
+    }
+}
+
+/// Resolution as it was before the probes were overlapped: one key prefix after another, then the
+/// codes, then the names (each looked up on its own).
+fn resolve_one_by_one(index: &CheckIndex, q: &str) -> Resolved {
+    let code = creditloop_domain::ids::normalize(q);
+    if code.is_empty() {
+        return Resolved::Unknown;
+    }
+    for prefix in crate::KEY_PREFIXES {
+        let k = format!("{prefix}{code}");
+        if index.entry(&k).is_some() {
+            return Resolved::Key(key(&k));
+        }
+    }
+    if let Some(k) = index.by_code(&code) {
+        return Resolved::Key(key(k));
+    }
+    let name = q.trim();
+    let named: Vec<&Arc<str>> = index
+        .names
+        .with_hash(crate::compact::hash_str(name))
+        .iter()
+        .filter(|(_, k)| index.entry(k).is_some_and(|e| &*e.name == name))
+        .map(|(_, k)| k)
+        .collect();
+    match named.as_slice() {
+        [] => Resolved::Unknown,
+        [one] => Resolved::Key(key(one)),
+        many => Resolved::Ambiguous(many.len()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn resolution_and_check_keep_the_order_of_prefixes_codes_and_names(
+        subjects in prop::collection::vec(
+            (
+                prop::sample::select(vec!["U:A1", "R:A1", "O:A1", "P:A1", "T:B2", "S:B2", "I:C3", "U:D4"]),
+                prop::sample::select(vec!["", "甲", "乙", "A1"]),
+            ),
+            0..12,
+        ),
+        codes in prop::collection::vec(
+            (
+                prop::sample::select(vec!["a1", "B2", "C3", "E5", "甲"]),
+                prop::sample::select(vec!["U:A1", "T:B2", "U:D4", "U:ZZ"]),
+            ),
+            0..6,
+        ),
+    ) {
+        let mut items: Vec<IndexItem> = subjects
+            .iter()
+            .map(|(k, name)| rec(k, name, fact("S1", Category::Penalty, k, d(2024, 1, 1)), 1))
+            .collect();
+        items.extend(codes.iter().map(|(code, k)| IndexItem::Code {
+            code: code.to_string(),
+            subject: key(k),
+        }));
+        let index = CheckIndex::build(items);
+        let catalogue = compiled_default();
+        let scenario = ScenarioRegistry::builtin()
+            .scenario("daily_supervision")
+            .expect("scenario");
+        let on = d(2025, 6, 30);
+        for q in ["a1", " A1 ", "B2", "C3", "D4", "E5", "ZZ", "甲", " 乙", "丙", ""] {
+            let expected = resolve_one_by_one(&index, q);
+            prop_assert_eq!(index.resolve(q), expected.clone(), "resolve {:?}", q);
+            let (answer, _) = index.check(catalogue, &scenario, q, on);
+            match (answer, expected) {
+                (CheckAnswer::Ambiguous { count }, Resolved::Ambiguous(n)) => prop_assert_eq!(count, n),
+                (CheckAnswer::Outcome(o), Resolved::Key(k)) => {
+                    let facts = index.facts(&k).unwrap_or_else(SubjectFacts::unknown);
+                    prop_assert_eq!(*o, decide(catalogue, &scenario, &facts, on));
+                }
+                (CheckAnswer::Outcome(o), Resolved::Unknown) => prop_assert!(!o.subject_known),
+                (a, e) => prop_assert!(false, "{:?}: {:?} against {:?}", q, a, e),
+            }
+        }
+    }
+}
