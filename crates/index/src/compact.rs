@@ -114,8 +114,9 @@ impl Rec {
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub key: Arc<str>,
-    /// Current name; empty when only person links named the subject so far.
-    pub name: Box<str>,
+    /// Current name; empty when only person links named the subject so far. Shared with the
+    /// subject's row in the name map.
+    pub name: Arc<str>,
     /// Current version of each record key (and tombstones), newest decision first, then by key.
     pub records: Box<[Rec]>,
     /// Document numbers of `records`, concatenated.
@@ -196,7 +197,7 @@ pub(crate) struct Pending {
     pub recs: Vec<Rec>,
     pub docs: String,
     pub persons: Vec<(PersonRole, Arc<str>)>,
-    pub name: Option<Box<str>>,
+    pub name: Option<Arc<str>>,
     pub class: u32,
 }
 

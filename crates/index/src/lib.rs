@@ -137,8 +137,10 @@ trait Row: Clone {
 type SubjectRow = (u64, Arc<Entry>);
 /// Secondary codes: (hash of the code, code, subject key).
 type CodeRow = (u64, Box<str>, Arc<str>);
-/// Names: (hash of the name, subject key); the name itself is compared on the entry.
-type NameRow = (u64, Arc<str>);
+/// Names: (hash of the name, subject key, name). The name is the entry's own (shared), so that
+/// counting the subjects of a common name compares strings without looking up each subject: a
+/// person's name is often shared by a hundred others, and each lookup costs several cache misses.
+type NameRow = (u64, Arc<str>, Arc<str>);
 
 impl Row for SubjectRow {
     fn hash(&self) -> u64 {
@@ -162,6 +164,7 @@ impl Row for NameRow {
     fn hash(&self) -> u64 {
         self.0
     }
+    /// By subject key: a subject has one row, whatever its name.
     fn key(&self) -> &str {
         &self.1
     }
@@ -440,20 +443,18 @@ impl CheckIndex {
     /// Keys of the subjects whose current name is exactly `name`, sorted.
     pub fn keys_named(&self, name: &str) -> Vec<SubjectKey> {
         self.named(name, hash_str(name))
-            .map(|(k, _)| SubjectKey(k.to_string()))
+            .map(|k| SubjectKey(k.to_string()))
             .collect()
     }
 
-    /// The subjects named exactly `name` (whose hash is `hash`), sorted by key, with their entries.
-    fn named<'a>(
-        &'a self,
-        name: &str,
-        hash: u64,
-    ) -> impl Iterator<Item = (&'a Arc<str>, &'a Arc<Entry>)> {
-        self.names.with_hash(hash).iter().filter_map(move |(_, k)| {
-            let e = self.entry_for_check(hash_str(k), |s| s == &**k)?;
-            (&*e.name == name).then_some((k, e))
-        })
+    /// Keys of the subjects named exactly `name` (whose hash is `hash`), sorted. Every row of the
+    /// name map has its subject's current name (kept so by `with_changes`), so no entry is read.
+    fn named<'a>(&'a self, name: &str, hash: u64) -> impl Iterator<Item = &'a Arc<str>> {
+        self.names
+            .with_hash(hash)
+            .iter()
+            .filter(move |(_, _, n)| &**n == name)
+            .map(|(_, k, _)| k)
     }
 
     /// Finds the subject a check names, identifiers first (DESIGN.md §7): the normalised text as a
@@ -502,7 +503,10 @@ impl CheckIndex {
         let mut named = self.named(name, name_hash);
         match (named.next(), named.next()) {
             (None, _) => Found::Unknown,
-            (Some((k, e)), None) => Found::Key(SubjectKey(k.to_string()), Some(e)),
+            (Some(k), None) => {
+                let e = self.entry_for_check(hash_str(k), |s| s == &**k);
+                Found::Key(SubjectKey(k.to_string()), e)
+            }
             (Some(_), Some(_)) => Found::Ambiguous(2 + named.count()),
         }
     }

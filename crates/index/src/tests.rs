@@ -631,8 +631,8 @@ fn resolve_one_by_one(index: &CheckIndex, q: &str) -> Resolved {
         .names
         .with_hash(crate::compact::hash_str(name))
         .iter()
-        .filter(|(_, k)| index.entry(k).is_some_and(|e| &*e.name == name))
-        .map(|(_, k)| k)
+        .filter(|(_, k, _)| index.entry(k).is_some_and(|e| &*e.name == name))
+        .map(|(_, k, _)| k)
         .collect();
     match named.as_slice() {
         [] => Resolved::Unknown,
@@ -660,6 +660,7 @@ proptest! {
             ),
             0..6,
         ),
+        cut in 0usize..20,
     ) {
         let mut items: Vec<IndexItem> = subjects
             .iter()
@@ -669,14 +670,20 @@ proptest! {
             code: code.to_string(),
             subject: key(k),
         }));
-        let index = CheckIndex::build(items);
+        // Built at once, and built from half with the rest applied (renames go through the name map's
+        // updates, whose rows must keep each subject's current name).
+        let whole = CheckIndex::build(items.clone());
+        let (head, tail) = items.split_at(cut.min(items.len()));
+        let applied = CheckIndex::build(head.to_vec()).with_changes(tail);
         let catalogue = compiled_default();
         let scenario = ScenarioRegistry::builtin()
             .scenario("daily_supervision")
             .expect("scenario");
         let on = d(2025, 6, 30);
-        for q in ["a1", " A1 ", "B2", "C3", "D4", "E5", "ZZ", "甲", " 乙", "丙", ""] {
-            let expected = resolve_one_by_one(&index, q);
+        for (index, q) in [&whole, &applied].into_iter().flat_map(|i| {
+            ["a1", " A1 ", "B2", "C3", "D4", "E5", "ZZ", "甲", " 乙", "丙", ""].map(|q| (i, q))
+        }) {
+            let expected = resolve_one_by_one(index, q);
             prop_assert_eq!(index.resolve(q), expected.clone(), "resolve {:?}", q);
             let (answer, _) = index.check(catalogue, &scenario, q, on);
             match (answer, expected) {
