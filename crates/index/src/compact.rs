@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use creditloop_domain::catalogue::FactRecord;
+use creditloop_domain::catalogue::{FactRecord, RecordTraits};
 use creditloop_domain::record::{Category, Nature, RecordKey, RecordStatus, Severity};
 use creditloop_domain::subject::PersonRole;
 
@@ -96,14 +96,27 @@ impl Rec {
         let start = self.doc_off as usize;
         docs.get(start..start + self.doc_len as usize).unwrap_or("")
     }
+
+    /// The fields a trigger looks at, without building a [`FactRecord`].
+    #[inline]
+    pub(crate) fn traits<'a>(&self, strings: &'a Strings) -> RecordTraits<'a> {
+        RecordTraits {
+            category: self.category,
+            nature: self.nature,
+            severity: self.severity,
+            decision_date: self.decision_date,
+            list_name: (self.list != NONE).then(|| strings.get(self.list)),
+        }
+    }
 }
 
 /// A subject in a snapshot. Immutable once built; an update builds a new `Entry`.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub key: Arc<str>,
-    /// Current name; empty when only person links named the subject so far.
-    pub name: Box<str>,
+    /// Current name; empty when only person links named the subject so far. Shared with the
+    /// subject's row in the name map.
+    pub name: Arc<str>,
     /// Current version of each record key (and tombstones), newest decision first, then by key.
     pub records: Box<[Rec]>,
     /// Document numbers of `records`, concatenated.
@@ -115,15 +128,40 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Starts loading what a check reads next (records, document numbers, person links): each is its
+    /// own heap block, usually a cache miss at province scale, and loads issued together overlap
+    /// instead of queueing behind the key comparison. Only a hint: reads one value of each.
+    #[inline]
+    pub(crate) fn touch(&self) {
+        std::hint::black_box((
+            self.records.first().map(|r| r.status),
+            self.docs.as_bytes().first().copied(),
+            self.persons.first().map(|p| p.0),
+        ));
+    }
+
     pub(crate) fn live_records(&self) -> usize {
         self.records.iter().filter(|r| r.is_live()).count()
     }
 
     pub(crate) fn to_facts(&self, strings: &Strings) -> Vec<FactRecord> {
+        self.to_facts_where(strings, |_| true)
+    }
+
+    /// The live records `keep` accepts, in order. Only those are copied out (three strings each).
+    pub(crate) fn to_facts_where(
+        &self,
+        strings: &Strings,
+        mut keep: impl FnMut(&RecordTraits<'_>) -> bool,
+    ) -> Vec<FactRecord> {
         self.records
             .iter()
             .filter_map(|r| {
                 let status = r.status?;
+                let traits = r.traits(strings);
+                if !keep(&traits) {
+                    return None;
+                }
                 Some(FactRecord {
                     key: RecordKey {
                         source: strings.get(r.source).to_string(),
@@ -136,7 +174,7 @@ impl Entry {
                     decision_date: r.decision_date,
                     publicity_until: r.publicity_until,
                     status,
-                    list_name: (r.list != NONE).then(|| strings.get(r.list).to_string()),
+                    list_name: traits.list_name.map(str::to_string),
                 })
             })
             .collect()
@@ -159,7 +197,7 @@ pub(crate) struct Pending {
     pub recs: Vec<Rec>,
     pub docs: String,
     pub persons: Vec<(PersonRole, Arc<str>)>,
-    pub name: Option<Box<str>>,
+    pub name: Option<Arc<str>>,
     pub class: u32,
 }
 
@@ -305,11 +343,33 @@ impl Pending {
 /// A fixed, seedless 64-bit hash (FNV-1a with a murmur finaliser): shard placement must not depend on
 /// the process, and this is faster than SipHash on 20-byte keys.
 pub(crate) fn hash_str(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    finish(fnv(FNV_OFFSET, s.as_bytes()))
+}
+
+/// `hash_str(prefix + s)` for each prefix, without building the strings. The FNV chains run side
+/// by side in one pass, so seven hashes cost little more than one (each chain is latency-bound).
+pub(crate) fn hash_prefixed<const N: usize>(prefixes: &[&str; N], s: &str) -> [u64; N] {
+    let mut hs = prefixes.map(|p| fnv(FNV_OFFSET, p.as_bytes()));
     for b in s.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+        for h in &mut hs {
+            *h = (*h ^ u64::from(*b)).wrapping_mul(FNV_PRIME);
+        }
     }
+    hs.map(finish)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(FNV_PRIME);
+    }
+    h
+}
+
+fn finish(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;

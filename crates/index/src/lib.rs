@@ -43,13 +43,13 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 use creditloop_domain::catalogue::{
-    CheckOutcome, CompiledCatalogue, FactRecord, Scenario, SubjectFacts, decide,
+    CheckOutcome, CompiledCatalogue, FactRecord, RecordFilter, Scenario, SubjectFacts, decide,
 };
 use creditloop_domain::ids;
 use creditloop_domain::record::RecordKey;
 use creditloop_domain::subject::{PersonRole, SubjectKey};
 
-use compact::{Entry, NONE, Strings, hash_str};
+use compact::{Entry, NONE, Strings, hash_prefixed, hash_str};
 
 pub use shared::SharedIndex;
 pub use update::IndexBuilder;
@@ -60,7 +60,7 @@ pub const SHARDS: usize = 1 << 14;
 
 /// The key prefixes a bare code is tried with, in the store's order (`find_subject`): unified code,
 /// resident number, registration number, organisation code, then other certificates.
-const KEY_PREFIXES: [&str; 7] = ["U:", "P:", "R:", "O:", "T:", "I:", "S:"];
+pub(crate) const KEY_PREFIXES: [&str; 7] = ["U:", "P:", "R:", "O:", "T:", "I:", "S:"];
 
 /// One change to the index: what the store streams at start and what a commit produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +137,10 @@ trait Row: Clone {
 type SubjectRow = (u64, Arc<Entry>);
 /// Secondary codes: (hash of the code, code, subject key).
 type CodeRow = (u64, Box<str>, Arc<str>);
-/// Names: (hash of the name, subject key); the name itself is compared on the entry.
-type NameRow = (u64, Arc<str>);
+/// Names: (hash of the name, subject key, name). The name is the entry's own (shared), so that
+/// counting the subjects of a common name compares strings without looking up each subject: a
+/// person's name is often shared by a hundred others, and each lookup costs several cache misses.
+type NameRow = (u64, Arc<str>, Arc<str>);
 
 impl Row for SubjectRow {
     fn hash(&self) -> u64 {
@@ -162,6 +164,7 @@ impl Row for NameRow {
     fn hash(&self) -> u64 {
         self.0
     }
+    /// By subject key: a subject has one row, whatever its name.
     fn key(&self) -> &str {
         &self.1
     }
@@ -283,6 +286,16 @@ impl<R: Row> Sharded<R> {
         self.with_hash(hash).iter().find(|r| r.key() == key)
     }
 
+    /// The hash of the row a lookup of `hash` reads first (0 when the shard is empty): reading it
+    /// pulls the shard's row into cache, so that several lookups started this way overlap their
+    /// misses. See [`CheckIndex::find`].
+    #[inline]
+    fn peek(&self, hash: u64) -> u64 {
+        let shard = self.shard(hash);
+        let guess = (((hash >> 32) * shard.len() as u64) >> 32) as usize;
+        shard.get(guess).map_or(0, Row::hash)
+    }
+
     fn position(&self, hash: u64, key: &str) -> Result<usize, usize> {
         self.shard(hash)
             .binary_search_by(|r| (r.hash(), r.key()).cmp(&(hash, key)))
@@ -367,6 +380,19 @@ impl CheckIndex {
         self.subjects.find(hash_str(key), key).map(|r| &r.1)
     }
 
+    /// [`CheckIndex::entry`] for a check: starts loading the entry's records and persons while its
+    /// key is compared (see [`Entry::touch`]). `eq` tells whether a stored key is the one sought.
+    fn entry_for_check(&self, hash: u64, eq: impl Fn(&str) -> bool) -> Option<&Arc<Entry>> {
+        self.subjects
+            .with_hash(hash)
+            .iter()
+            .find(|(_, e)| {
+                e.touch();
+                eq(&e.key)
+            })
+            .map(|r| &r.1)
+    }
+
     /// Whether the subject is known.
     pub fn contains(&self, key: &SubjectKey) -> bool {
         self.entry(key.as_str()).is_some()
@@ -416,12 +442,19 @@ impl CheckIndex {
 
     /// Keys of the subjects whose current name is exactly `name`, sorted.
     pub fn keys_named(&self, name: &str) -> Vec<SubjectKey> {
-        self.names
-            .with_hash(hash_str(name))
-            .iter()
-            .filter(|(_, k)| self.entry(k).is_some_and(|e| &*e.name == name))
-            .map(|(_, k)| SubjectKey(k.to_string()))
+        self.named(name, hash_str(name))
+            .map(|k| SubjectKey(k.to_string()))
             .collect()
+    }
+
+    /// Keys of the subjects named exactly `name` (whose hash is `hash`), sorted. Every row of the
+    /// name map has its subject's current name (kept so by `with_changes`), so no entry is read.
+    fn named<'a>(&'a self, name: &str, hash: u64) -> impl Iterator<Item = &'a Arc<str>> {
+        self.names
+            .with_hash(hash)
+            .iter()
+            .filter(move |(_, _, n)| &**n == name)
+            .map(|(_, k, _)| k)
     }
 
     /// Finds the subject a check names, identifiers first (DESIGN.md §7): the normalised text as a
@@ -442,26 +475,39 @@ impl CheckIndex {
         if code.is_empty() {
             return Found::Unknown;
         }
-        let mut key = String::with_capacity(code.len() + 2);
-        for prefix in KEY_PREFIXES {
-            key.clear();
-            key.push_str(prefix);
-            key.push_str(&code);
-            if let Some(e) = self.entry(&key) {
-                return Found::Key(SubjectKey(key), Some(e));
+        let hashes = hash_prefixed(&KEY_PREFIXES, &code);
+        let code_hash = hash_str(&code);
+        let name = code_or_name.trim();
+        let name_hash = hash_str(name);
+        for (i, (prefix, h)) in KEY_PREFIXES.iter().zip(hashes).enumerate() {
+            if i == 1 {
+                // The first prefix (unified code) answers most checks. Past it, a registration
+                // number or a name misses every key prefix before it reaches the code and name
+                // maps: touch all the shards those lookups read at once, so that their cache
+                // misses overlap rather than add up.
+                let mut warm = self.codes.peek(code_hash) ^ self.names.peek(name_hash);
+                for h in &hashes[1..] {
+                    warm ^= self.subjects.peek(*h);
+                }
+                std::hint::black_box(warm);
+            }
+            let is_key = |k: &str| k.strip_prefix(prefix) == Some(code.as_str());
+            if let Some(e) = self.entry_for_check(h, is_key) {
+                return Found::Key(SubjectKey(format!("{prefix}{code}")), Some(e));
             }
         }
         if let Some(k) = self.by_code(&code) {
-            return Found::Key(SubjectKey(k.to_string()), self.entry(k));
+            let e = self.entry_for_check(hash_str(k), |s| s == &**k);
+            return Found::Key(SubjectKey(k.to_string()), e);
         }
-        let mut named = self.keys_named(code_or_name.trim());
-        match named.len() {
-            0 => Found::Unknown,
-            1 => named.pop().map_or(Found::Unknown, |k| {
-                let e = self.entry(k.as_str());
-                Found::Key(k, e)
-            }),
-            n => Found::Ambiguous(n),
+        let mut named = self.named(name, name_hash);
+        match (named.next(), named.next()) {
+            (None, _) => Found::Unknown,
+            (Some(k), None) => {
+                let e = self.entry_for_check(hash_str(k), |s| s == &**k);
+                Found::Key(SubjectKey(k.to_string()), e)
+            }
+            (Some(_), Some(_)) => Found::Ambiguous(2 + named.count()),
         }
     }
 
@@ -475,11 +521,42 @@ impl CheckIndex {
         on: NaiveDate,
     ) -> (CheckAnswer, u64) {
         let facts = match self.find(subject) {
-            Found::Key(k, Some(e)) => self.facts_of(&k, e),
+            Found::Key(k, Some(e)) => {
+                self.facts_for_check(k, e, &catalogue.record_filter(scenario, on))
+            }
             Found::Key(_, None) | Found::Unknown => SubjectFacts::unknown(),
             Found::Ambiguous(count) => return (CheckAnswer::Ambiguous { count }, self.version),
         };
         let outcome = decide(catalogue, scenario, &facts, on);
         (CheckAnswer::Outcome(Box::new(outcome)), self.version)
+    }
+
+    /// [`CheckIndex::facts`] cut down to what `filter` says can matter to one check: the same outcome
+    /// from [`decide`] (see [`RecordFilter`]), but only the few records a check can report are copied
+    /// out of the compact entry, and persons no trigger looks at are not even looked up (each lookup
+    /// is a few cache misses at province scale). That is the tail of subjects with many records.
+    fn facts_for_check(
+        &self,
+        key: SubjectKey,
+        e: &Entry,
+        filter: &RecordFilter<'_>,
+    ) -> SubjectFacts {
+        let mut facts = SubjectFacts::known(key);
+        facts.records = e.to_facts_where(&self.strings, |t| filter.subject_record(t));
+        facts.established_on = e.established_on();
+        facts.persons = e
+            .persons
+            .iter()
+            .filter(|(role, _)| filter.looks_at(*role))
+            .map(|(role, pk)| {
+                let records = self
+                    .entry_for_check(hash_str(pk), |k| k == &**pk)
+                    .map(|p| p.to_facts_where(&self.strings, |t| filter.person_record(*role, t)))
+                    .unwrap_or_default();
+                (*role, records)
+            })
+            .collect();
+        facts.credit_class = (e.class != NONE).then(|| self.strings.get(e.class).to_string());
+        facts
     }
 }

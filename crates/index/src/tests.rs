@@ -469,3 +469,232 @@ proptest! {
         same_answers(&half, &CheckIndex::build(head.to_vec()))?;
     }
 }
+
+// ---- property: the check's filtered facts decide exactly as the full facts do ----
+
+/// Records of every category, nature, severity and status, over dates around the check windows, with
+/// list names the default catalogue's triggers look for.
+fn arb_fact() -> impl Strategy<Value = FactRecord> {
+    (
+        prop::sample::select(vec!["S1", "S2"]),
+        prop::sample::select(Category::ALL.to_vec()),
+        0..6u8,
+        prop::sample::select(vec![Nature::Positive, Nature::Neutral, Nature::Negative]),
+        prop::sample::select(vec![
+            Severity::None,
+            Severity::Slight,
+            Severity::General,
+            Severity::Serious,
+        ]),
+        (0..4000i64, 0..2000i64),
+        prop::sample::select(vec![
+            RecordStatus::Active,
+            RecordStatus::Active,
+            RecordStatus::Active,
+            RecordStatus::Repaired,
+            RecordStatus::Revoked,
+            RecordStatus::UnderObjection,
+            RecordStatus::Expired,
+        ]),
+        prop::option::of(prop::sample::select(vec![
+            "重大税收违法失信主体名单",
+            "安全生产严重失信主体名单",
+            "失信被执行人名单",
+            "纳税信用A级纳税人名单",
+            "海关高级认证企业名单",
+            "经营异常名录",
+        ])),
+    )
+        .prop_map(
+            |(source, category, doc, nature, severity, (days, window), status, list)| {
+                let decided = d(2014, 1, 1) + chrono::Duration::days(days);
+                let mut f = fact(source, category, &format!("D{doc}"), decided);
+                f.nature = nature;
+                f.severity = severity;
+                f.publicity_until = decided + chrono::Duration::days(window);
+                f.status = status;
+                f.list_name = list.map(str::to_string);
+                f
+            },
+        )
+}
+
+fn arb_check_item() -> impl Strategy<Value = IndexItem> {
+    let subject = (0..4u8)
+        .prop_map(|i| key(&format!("U:9112000000000000{i:02}")))
+        .boxed();
+    let person = (0..4u8)
+        .prop_map(|i| key(&format!("P:1201011980010100{i:02}")))
+        .boxed();
+    let roles = vec![
+        PersonRole::LegalRepresentative,
+        PersonRole::Shareholder,
+        PersonRole::SeniorManager,
+        PersonRole::KeyPractitioner,
+    ];
+    prop_oneof![
+        8 => (subject.clone().prop_union(person.clone()), prop::sample::select(vec!["", "甲", "乙"]), arb_fact(), 1..3i32)
+            .prop_map(|(subject, name, record, version)| IndexItem::Record {
+                subject,
+                subject_name: name.to_string(),
+                record,
+                version,
+            }),
+        2 => (subject.clone(), prop::sample::select(roles), person)
+            .prop_map(|(subject, role, person)| IndexItem::Person { subject, role, person }),
+        1 => (subject, prop::option::of(prop::sample::select(vec!["A", "B"])))
+            .prop_map(|(subject, class)| IndexItem::Class {
+                subject,
+                class: class.map(str::to_string),
+            }),
+    ]
+}
+
+fn compiled_default() -> &'static CompiledCatalogue {
+    static CC: std::sync::OnceLock<CompiledCatalogue> = std::sync::OnceLock::new();
+    CC.get_or_init(|| {
+        CompiledCatalogue::compile(&Catalogue::default_catalogue().expect("default catalogue"))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn check_answers_exactly_as_decide_over_the_full_facts(
+        items in prop::collection::vec(arb_check_item(), 0..80),
+        days in 0..4500i64,
+    ) {
+        let index = CheckIndex::build(items);
+        let on = d(2014, 6, 1) + chrono::Duration::days(days);
+        let catalogue = compiled_default();
+        let queries: Vec<String> = all_keys()
+            .iter()
+            .map(|k| k.as_str()[2..].to_string())
+            .chain(["甲", "乙", "丙"].map(str::to_string))
+            .collect();
+        for scenario in ScenarioRegistry::builtin().scenarios() {
+            for q in &queries {
+                // The path before the record filter: resolve, gather every fact, decide.
+                let expected = match index.resolve(q) {
+                    Resolved::Key(k) => CheckAnswer::Outcome(Box::new(decide(
+                        catalogue,
+                        &scenario,
+                        &index.facts(&k).unwrap_or_else(SubjectFacts::unknown),
+                        on,
+                    ))),
+                    Resolved::Unknown => CheckAnswer::Outcome(Box::new(decide(
+                        catalogue,
+                        &scenario,
+                        &SubjectFacts::unknown(),
+                        on,
+                    ))),
+                    Resolved::Ambiguous(count) => CheckAnswer::Ambiguous { count },
+                };
+                let (answer, version) = index.check(catalogue, &scenario, q, on);
+                prop_assert_eq!(version, index.version());
+                prop_assert_eq!(answer, expected, "{} in {}", q, scenario.as_str());
+            }
+        }
+    }
+}
+
+#[test]
+fn prefixed_hashes_equal_hashes_of_the_joined_strings() {
+    use crate::compact::{hash_prefixed, hash_str};
+    for s in ["", "91120000MA05ABCD1X", "天津甲科技有限公司", "x"] {
+        let hs = hash_prefixed(&crate::KEY_PREFIXES, s);
+        for (p, h) in crate::KEY_PREFIXES.iter().zip(hs) {
+            assert_eq!(h, hash_str(&format!("{p}{s}")), "{p}{s}");
+        }
+    }
+}
+
+/// Resolution as it was before the probes were overlapped: one key prefix after another, then the
+/// codes, then the names (each looked up on its own).
+fn resolve_one_by_one(index: &CheckIndex, q: &str) -> Resolved {
+    let code = creditloop_domain::ids::normalize(q);
+    if code.is_empty() {
+        return Resolved::Unknown;
+    }
+    for prefix in crate::KEY_PREFIXES {
+        let k = format!("{prefix}{code}");
+        if index.entry(&k).is_some() {
+            return Resolved::Key(key(&k));
+        }
+    }
+    if let Some(k) = index.by_code(&code) {
+        return Resolved::Key(key(k));
+    }
+    let name = q.trim();
+    let named: Vec<&Arc<str>> = index
+        .names
+        .with_hash(crate::compact::hash_str(name))
+        .iter()
+        .filter(|(_, k, _)| index.entry(k).is_some_and(|e| &*e.name == name))
+        .map(|(_, k, _)| k)
+        .collect();
+    match named.as_slice() {
+        [] => Resolved::Unknown,
+        [one] => Resolved::Key(key(one)),
+        many => Resolved::Ambiguous(many.len()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn resolution_and_check_keep_the_order_of_prefixes_codes_and_names(
+        subjects in prop::collection::vec(
+            (
+                prop::sample::select(vec!["U:A1", "R:A1", "O:A1", "P:A1", "T:B2", "S:B2", "I:C3", "U:D4"]),
+                prop::sample::select(vec!["", "甲", "乙", "A1"]),
+            ),
+            0..12,
+        ),
+        codes in prop::collection::vec(
+            (
+                prop::sample::select(vec!["a1", "B2", "C3", "E5", "甲"]),
+                prop::sample::select(vec!["U:A1", "T:B2", "U:D4", "U:ZZ"]),
+            ),
+            0..6,
+        ),
+        cut in 0usize..20,
+    ) {
+        let mut items: Vec<IndexItem> = subjects
+            .iter()
+            .map(|(k, name)| rec(k, name, fact("S1", Category::Penalty, k, d(2024, 1, 1)), 1))
+            .collect();
+        items.extend(codes.iter().map(|(code, k)| IndexItem::Code {
+            code: code.to_string(),
+            subject: key(k),
+        }));
+        // Built at once, and built from half with the rest applied (renames go through the name map's
+        // updates, whose rows must keep each subject's current name).
+        let whole = CheckIndex::build(items.clone());
+        let (head, tail) = items.split_at(cut.min(items.len()));
+        let applied = CheckIndex::build(head.to_vec()).with_changes(tail);
+        let catalogue = compiled_default();
+        let scenario = ScenarioRegistry::builtin()
+            .scenario("daily_supervision")
+            .expect("scenario");
+        let on = d(2025, 6, 30);
+        for (index, q) in [&whole, &applied].into_iter().flat_map(|i| {
+            ["a1", " A1 ", "B2", "C3", "D4", "E5", "ZZ", "甲", " 乙", "丙", ""].map(|q| (i, q))
+        }) {
+            let expected = resolve_one_by_one(index, q);
+            prop_assert_eq!(index.resolve(q), expected.clone(), "resolve {:?}", q);
+            let (answer, _) = index.check(catalogue, &scenario, q, on);
+            match (answer, expected) {
+                (CheckAnswer::Ambiguous { count }, Resolved::Ambiguous(n)) => prop_assert_eq!(count, n),
+                (CheckAnswer::Outcome(o), Resolved::Key(k)) => {
+                    let facts = index.facts(&k).unwrap_or_else(SubjectFacts::unknown);
+                    prop_assert_eq!(*o, decide(catalogue, &scenario, &facts, on));
+                }
+                (CheckAnswer::Outcome(o), Resolved::Unknown) => prop_assert!(!o.subject_known),
+                (a, e) => prop_assert!(false, "{:?}: {:?} against {:?}", q, a, e),
+            }
+        }
+    }
+}

@@ -128,7 +128,7 @@ impl IndexBuilder {
             record_count += e.live_records();
             if !e.name.is_empty() {
                 let h = hash_str(&e.name);
-                names[shard_of(h)].push((h, key.clone()));
+                names[shard_of(h)].push((h, key.clone(), e.name.clone()));
             }
             let h = hash_str(&key);
             subjects[shard_of(h)].push((h, Arc::new(e)));
@@ -265,9 +265,10 @@ impl CheckIndex {
         }
     }
 
-    fn rename(&mut self, name: &str, key: &Arc<str>) {
+    fn rename(&mut self, name: &Arc<str>, key: &Arc<str>) {
         if !name.is_empty() {
-            self.names.insert_new((hash_str(name), key.clone()));
+            self.names
+                .insert_new((hash_str(name), key.clone(), name.clone()));
         }
     }
 }

@@ -59,6 +59,18 @@ impl FactRecord {
             && on <= self.publicity_until
     }
 
+    /// The fields a trigger looks at, borrowed.
+    #[inline]
+    pub fn traits(&self) -> RecordTraits<'_> {
+        RecordTraits {
+            category: self.category,
+            nature: self.nature,
+            severity: self.severity,
+            decision_date: self.decision_date,
+            list_name: self.list_name.as_deref(),
+        }
+    }
+
     /// Why the record does not take effect on `on`, or `None` when it does.
     pub fn disregard_reason(&self, on: NaiveDate) -> Option<DisregardReason> {
         match self.status {
@@ -72,6 +84,18 @@ impl FactRecord {
             RecordStatus::Active => None,
         }
     }
+}
+
+/// The fields of a record that decide whether a trigger can look at it (status and publicity window
+/// aside): what [`RecordFilter`] reads, so that a caller holding records in another form (the read
+/// index's compact records) need not build a [`FactRecord`] to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordTraits<'a> {
+    pub category: Category,
+    pub nature: Nature,
+    pub severity: Severity,
+    pub decision_date: NaiveDate,
+    pub list_name: Option<&'a str>,
 }
 
 /// What the check knows about a subject: its records and those of its linked persons.
@@ -400,6 +424,140 @@ impl CompiledCatalogue {
     }
 }
 
+impl CompiledCatalogue {
+    /// Cut-off dates of the look-back windows for a check on `on`. A window reaching before the
+    /// calendar's start cuts off nothing.
+    fn cutoffs(&self, on: NaiveDate) -> Vec<NaiveDate> {
+        self.windows
+            .iter()
+            .map(|m| {
+                on.checked_sub_months(Months::new(*m))
+                    .unwrap_or(NaiveDate::MIN)
+            })
+            .collect()
+    }
+
+    /// Which records can matter to a check of `scenario` on `on`, see [`RecordFilter`].
+    pub fn record_filter(&self, scenario: &Scenario, on: NaiveDate) -> RecordFilter<'_> {
+        let mut f = RecordFilter {
+            conds: Vec::new(),
+            negative_since: None,
+            subject_masks: [0; 2],
+            person_masks: [0; 2],
+            roles: 0,
+        };
+        let Some(indexes) = self.by_scenario.get(scenario.as_str()) else {
+            return f;
+        };
+        let cuts = self.cutoffs(on);
+        for cm in indexes.iter().filter_map(|&i| self.measures.get(i)) {
+            // The same skip as `decide`: a measure not in force looks at nothing.
+            if !cm.measure.in_force(on) {
+                continue;
+            }
+            for t in &cm.triggers {
+                match &t.check {
+                    Check::Record {
+                        on_subject,
+                        persons,
+                        categories,
+                        negative,
+                        min_severity,
+                        lists,
+                        cutoff,
+                    } => {
+                        let side = usize::from(*negative);
+                        if *on_subject {
+                            f.subject_masks[side] |= categories;
+                        }
+                        if *persons != 0 {
+                            f.person_masks[side] |= categories;
+                            f.roles |= persons;
+                        }
+                        f.conds.push((
+                            *on_subject,
+                            *persons,
+                            RecordCond {
+                                categories: *categories,
+                                negative: *negative,
+                                min_severity: *min_severity,
+                                lists,
+                                cutoff: cutoff.and_then(|i| cuts.get(i).copied()),
+                                on,
+                                code: cm.measure.code.as_str(),
+                            },
+                        ));
+                    }
+                    Check::NoNegative { cutoff } => {
+                        let c = cuts.get(*cutoff).copied().unwrap_or(NaiveDate::MIN);
+                        f.negative_since =
+                            Some(f.negative_since.map_or(c, |s: NaiveDate| s.min(c)));
+                        f.subject_masks[1] = u16::MAX;
+                    }
+                    Check::Class { .. } => {}
+                }
+            }
+        }
+        f
+    }
+}
+
+/// Which records can matter to one check (a scenario on a date): a record the filter rejects meets
+/// no record trigger of the scenario's measures in force and is not a negative record the absence
+/// trigger looks at, so [`decide`] over facts without it gives exactly the same outcome. Lets the read
+/// index copy out only the few records a check can report (most of a subject's records are licences
+/// and registrations no trigger names) and skip linked persons no trigger looks at.
+///
+/// Keep the facts' order when dropping records: `decide` reports the role of the first hit.
+#[derive(Debug)]
+pub struct RecordFilter<'c> {
+    /// (on the subject, person role bits, condition) of each record trigger
+    conds: Vec<(bool, u8, RecordCond<'c>)>,
+    /// earliest cut-off of the absence triggers: the subject's negative records decided since count
+    negative_since: Option<NaiveDate>,
+    /// quick reject: categories named by subject / person conditions, [not negative, negative]
+    subject_masks: [u16; 2],
+    person_masks: [u16; 2],
+    roles: u8,
+}
+
+impl RecordFilter<'_> {
+    /// Whether any trigger looks at linked persons with this role (else their records need not be
+    /// gathered at all).
+    #[inline]
+    pub fn looks_at(&self, role: PersonRole) -> bool {
+        self.roles & role_bit(role) != 0
+    }
+
+    /// Whether a record of the subject itself can matter.
+    #[inline]
+    pub fn subject_record(&self, r: &RecordTraits<'_>) -> bool {
+        let negative = r.nature == Nature::Negative;
+        if self.subject_masks[usize::from(negative)] & category_bit(r.category) == 0 {
+            return false;
+        }
+        if negative && self.negative_since.is_some_and(|c| r.decision_date >= c) {
+            return true;
+        }
+        self.conds
+            .iter()
+            .any(|(on_subject, _, c)| *on_subject && c.holds_for(r))
+    }
+
+    /// Whether a record of a linked person with this role can matter.
+    #[inline]
+    pub fn person_record(&self, role: PersonRole, r: &RecordTraits<'_>) -> bool {
+        let side = usize::from(r.nature == Nature::Negative);
+        if self.person_masks[side] & category_bit(r.category) == 0 || !self.looks_at(role) {
+            return false;
+        }
+        let bit = role_bit(role);
+        self.conds
+            .iter()
+            .any(|(_, persons, c)| persons & bit != 0 && c.holds_for(r))
+    }
+}
+
 /// A record seen by a measure that counted, and whose it is.
 struct Hit<'a> {
     record: &'a FactRecord,
@@ -410,6 +568,7 @@ struct Hit<'a> {
 type Skipped<'a> = (&'a FactRecord, Option<PersonRole>, DisregardReason, &'a str);
 
 /// The conditions of one record trigger for one check.
+#[derive(Debug)]
 struct RecordCond<'a> {
     categories: u16,
     negative: bool,
@@ -424,13 +583,19 @@ impl<'a> RecordCond<'a> {
     /// Whether the record meets the conditions, leaving its status and publicity aside.
     #[inline]
     fn holds(&self, r: &FactRecord) -> bool {
+        self.holds_for(&r.traits())
+    }
+
+    /// [`RecordCond::holds`] on the fields alone; [`RecordFilter`] uses the same test, which is what
+    /// makes deciding over filtered records give the same answer.
+    #[inline]
+    fn holds_for(&self, r: &RecordTraits<'_>) -> bool {
         self.categories & category_bit(r.category) != 0
             && (r.nature == Nature::Negative) == self.negative
             && self.min_severity.is_none_or(|s| r.severity >= s)
             && self.cutoff.is_none_or(|c| r.decision_date >= c)
             && (self.lists.is_empty()
                 || r.list_name
-                    .as_deref()
                     .is_some_and(|n| self.lists.iter().any(|l| n.contains(l.as_str()))))
     }
 
@@ -500,15 +665,8 @@ pub fn decide(
         return out;
     };
 
-    // Cut-off dates, once per check. A window reaching before the calendar's start cuts off nothing.
-    let cuts: Vec<NaiveDate> = catalogue
-        .windows
-        .iter()
-        .map(|m| {
-            on.checked_sub_months(Months::new(*m))
-                .unwrap_or(NaiveDate::MIN)
-        })
-        .collect();
+    // Cut-off dates, once per check.
+    let cuts = catalogue.cutoffs(on);
 
     let mut hits: Vec<Hit<'_>> = Vec::new();
     let mut held: Vec<usize> = Vec::new();

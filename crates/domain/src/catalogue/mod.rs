@@ -34,7 +34,7 @@ mod tests;
 
 pub use decide::{
     CheckOutcome, CompiledCatalogue, DisregardReason, Disregarded, FactRecord, MatchedMeasure,
-    SubjectFacts, decide,
+    RecordFilter, RecordTraits, SubjectFacts, decide,
 };
 pub use fields::{COLUMNS, CatalogueRowError, MeasureRow, parse_date};
 pub use measure::{Action, Decision, LegalBasis, Measure, MeasureKind};

@@ -16,6 +16,70 @@ fn cc() -> &'static CompiledCatalogue {
     CC.get_or_init(|| CompiledCatalogue::compile(&catalogue()))
 }
 
+/// A catalogue with triggers the default one lacks (any role, `either` with a severity, incentives on
+/// persons' records, two absence windows, class, a measure that ends), all in one scenario, so the
+/// record filter is tested on them too.
+fn odd() -> &'static CompiledCatalogue {
+    static CC: OnceLock<CompiledCatalogue> = OnceLock::new();
+    CC.get_or_init(|| {
+        let measure = |code: &str, kind: &str, action: &str, to: &str, trigger: &str| {
+            format!(
+                r#"{{"code":"{code}","kind":"{kind}","handling_agency":"信用办","reason":"测试",
+                "implementing_agency":"各部门","content":"测试","action":"{action}",
+                "scenarios":["daily_supervision"],"evidence":"测试",
+                "legal_basis":{{"document":"《某办法》","article":"第一条"}},
+                "valid_from":"2018-01-01","valid_to":{to},"triggers":["{trigger}"]}}"#
+            )
+        };
+        let ms = [
+            measure(
+                "CJ-T-001",
+                "punishment",
+                "restrict",
+                "null",
+                "person:penalty|inspection>=slight@24m",
+            ),
+            measure(
+                "CJ-T-002",
+                "punishment",
+                "strict_review",
+                "\"2024-12-31\"",
+                "either:abnormal_operation|commitment>=general",
+            ),
+            measure(
+                "CJ-T-003",
+                "punishment",
+                "prohibit",
+                "null",
+                "either[shareholder]:serious_dishonest_list~税收|环境@60m",
+            ),
+            measure(
+                "JL-T-001",
+                "incentive",
+                "priority",
+                "null",
+                "person[key_practitioner]:red_list|licence~A级",
+            ),
+            measure(
+                "JL-T-002",
+                "incentive",
+                "green_channel",
+                "null",
+                "absent:negative@12m;absent:negative@48m",
+            ),
+            measure(
+                "JL-T-003",
+                "incentive",
+                "simplified_procedure",
+                "null",
+                "class:A|B;subject:registration|other",
+            ),
+        ];
+        let text = format!(r#"{{"measures":[{}]}}"#, ms.join(","));
+        CompiledCatalogue::compile(&Catalogue::from_json(&text).expect("test catalogue loads"))
+    })
+}
+
 fn scenarios() -> &'static [Scenario] {
     static S: OnceLock<Vec<Scenario>> = OnceLock::new();
     S.get_or_init(|| ScenarioRegistry::builtin().scenarios().collect())
@@ -294,6 +358,30 @@ proptest! {
         sorted.sort_unstable();
         sorted.dedup();
         prop_assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn deciding_over_filtered_records_gives_the_same_outcome(
+        f in facts(), s in scenario(), day in check_date(), class in prop::option::of(prop::sample::select(vec!["A", "C"]))
+    ) {
+        let f = SubjectFacts { credit_class: class.map(str::to_string), ..f };
+        for (cc, s) in [(cc(), s), (odd(), super::tests::scenario("daily_supervision"))] {
+            let filter = cc.record_filter(&s, day);
+            let filtered = SubjectFacts {
+                records: f.records.iter().filter(|r| filter.subject_record(&r.traits())).cloned().collect(),
+                persons: f
+                    .persons
+                    .iter()
+                    .filter(|(role, _)| filter.looks_at(*role))
+                    .map(|(role, rs)| {
+                        let rs = rs.iter().filter(|r| filter.person_record(*role, &r.traits()));
+                        (*role, rs.cloned().collect())
+                    })
+                    .collect(),
+                ..f.clone()
+            };
+            prop_assert_eq!(decide(cc, &s, &filtered, day), decide(cc, &s, &f, day));
+        }
     }
 
     #[test]
