@@ -98,9 +98,11 @@ fn ensure_indexes(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Page size of new databases. Large pages make bulk imports of ~1 KiB records markedly faster
-/// (fewer page splits, WAL frames and system calls); reads are served from the page cache.
-const PAGE_SIZE: u32 = 65536;
+/// Page size of new databases. Larger than SQLite's 4 KiB for ~1 KiB records (fewer page splits, WAL
+/// frames and system calls), but not so large that each random insert into subjects, persons or
+/// sealed identities dirties 64 KiB of WAL: the 3.8 M-row penalty file imports in 152 s with 16 KiB
+/// pages against 183 s with 64 KiB (BENCHMARKS.md).
+const PAGE_SIZE: u32 = 16384;
 
 /// Reader connections of a file database. Reads are short, so a few suffice on a small machine.
 const READERS: usize = 4;

@@ -2263,3 +2263,42 @@ fn memory_sqlite_works_through_open() {
     assert_eq!(s.totals().expect("totals").records, 3);
     assert!(creditloop_store::open("mysql://x").is_err());
 }
+
+/// The PostgreSQL bulk load drops the same indexes as SQLite's only while `records` is empty, and a
+/// store connected after a load that never ended has them again.
+#[test]
+fn postgres_bulk_load_defers_and_rebuilds_indexes() {
+    let Some((ctx, db)) = pg_ctx() else { return };
+    let url = with_database(&db.admin_url, &db.name);
+    let indexes = || -> Vec<String> {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+        c.query(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'records'
+             AND indexname <> 'records_pkey' ORDER BY 1",
+            &[],
+        )
+        .expect("indexes")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    };
+    let all = vec![
+        "records_key_hash".to_string(),
+        "records_list_entries".to_string(),
+        "records_subject_key".to_string(),
+    ];
+    {
+        let s = ctx.store();
+        assert_eq!(indexes(), all);
+        s.begin_bulk_load().expect("begin");
+        assert_eq!(indexes(), vec!["records_key_hash".to_string()]);
+        s.write_batch(&first_batch()).expect("write");
+        // Dropped without its end, as when the importing process is killed.
+    }
+    assert_eq!(indexes(), vec!["records_key_hash".to_string()]);
+    let s = ctx.store();
+    assert_eq!(indexes(), all, "connecting rebuilt the deferred indexes");
+    s.begin_bulk_load().expect("begin over a full table");
+    assert_eq!(indexes(), all);
+    s.end_bulk_load().expect("end");
+}
