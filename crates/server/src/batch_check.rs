@@ -9,14 +9,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::{NaiveDate, Utc};
+use creditloop_domain::catalogue::{CatalogueVersion, CheckOutcome};
 use creditloop_domain::catalogue::{CompiledCatalogue, Scenario};
 use creditloop_index::{CheckAnswer, CheckIndex};
 use creditloop_ingest::{RawRowResult, ReadError};
 use creditloop_store::StoredCheck;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::checks::{self, CheckRequest};
 use crate::mask;
 
 /// Columns of the result file, in order.
@@ -84,38 +83,9 @@ pub struct BatchSummary {
     pub data_version: u64,
 }
 
-/// One result row as written.
-struct ResultRow {
-    row: u64,
-    query: String,
-    name: String,
-    decision: String,
-    decision_zh: String,
-    measures: String,
-    triggering: usize,
-    receipt: String,
-    note: String,
-}
-
-impl ResultRow {
-    fn cells(&self) -> [String; 9] {
-        [
-            self.row.to_string(),
-            mask::mask_query(&self.query),
-            self.name.clone(),
-            self.decision.clone(),
-            self.decision_zh.clone(),
-            self.measures.clone(),
-            self.triggering.to_string(),
-            self.receipt.clone(),
-            self.note.clone(),
-        ]
-    }
-}
-
 /// Where result rows go: a CSV writer or an XLSX workbook.
 pub trait ResultSink {
-    fn write_row(&mut self, cells: &[String]) -> std::io::Result<()>;
+    fn write_row(&mut self, cells: &[&str]) -> std::io::Result<()>;
     fn finish(self: Box<Self>) -> std::io::Result<()>;
 }
 
@@ -134,7 +104,7 @@ impl<W: Write> CsvSink<W> {
 }
 
 impl<W: Write> ResultSink for CsvSink<W> {
-    fn write_row(&mut self, cells: &[String]) -> std::io::Result<()> {
+    fn write_row(&mut self, cells: &[&str]) -> std::io::Result<()> {
         self.w.write_record(cells).map_err(std::io::Error::other)
     }
     fn finish(mut self: Box<Self>) -> std::io::Result<()> {
@@ -184,7 +154,7 @@ impl XlsxSink {
 }
 
 impl ResultSink for XlsxSink {
-    fn write_row(&mut self, cells: &[String]) -> std::io::Result<()> {
+    fn write_row(&mut self, cells: &[&str]) -> std::io::Result<()> {
         if self.row > XLSX_ROWS_PER_SHEET {
             self.new_sheet()?;
         }
@@ -195,7 +165,7 @@ impl ResultSink for XlsxSink {
         for (c, v) in cells.iter().enumerate() {
             if !v.is_empty() {
                 sheet
-                    .write_string(self.row, c as u16, v.as_str())
+                    .write_string(self.row, c as u16, *v)
                     .map_err(xlsx_err)?;
             }
         }
@@ -257,36 +227,64 @@ pub fn run(
     sink: &mut dyn ResultSink,
     store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
 ) -> Result<BatchSummary, BatchError> {
-    let mut summary = BatchSummary {
-        batch_id: req.batch_id.clone(),
-        data_version: index.version(),
-        ..BatchSummary::default()
+    let mut checker = Checker {
+        index,
+        req,
+        columns: None,
     };
-    let mut pending: Vec<StoredCheck> = Vec::with_capacity(STORE_GROUP);
-    let mut columns: Option<(usize, Option<usize>)> = None;
+    let mut out = Output::new(index, req);
     for item in rows {
-        summary.rows += 1;
+        let checked = checker.check(item)?;
+        out.write(checked, sink, store)?;
+    }
+    out.finish(store)
+}
+
+/// One input row, checked: what the output stage needs to write and store it.
+enum Checked {
+    /// The reader could not read the row.
+    Unreadable {
+        row: u64,
+        value: String,
+        note: String,
+    },
+    /// The row names no subject.
+    NoSubject { row: u64 },
+    Ambiguous {
+        row: u64,
+        query: String,
+        count: usize,
+    },
+    Answered {
+        row: u64,
+        query: String,
+        case_ref: Option<String>,
+        outcome: Box<CheckOutcome>,
+    },
+}
+
+/// The first stage: finds each row's subject and checks it against the index snapshot.
+struct Checker<'a, 'r> {
+    index: &'a CheckIndex,
+    req: &'a BatchRequest<'r>,
+    /// (subject column, case column), chosen from the first row read.
+    columns: Option<(usize, Option<usize>)>,
+}
+
+impl Checker<'_, '_> {
+    fn check(&mut self, item: RawRowResult) -> Result<Checked, BatchError> {
         let raw = match item {
             Ok(raw) => raw,
             Err(ReadError::Fatal(e)) => return Err(BatchError::Read(e.to_string())),
             Err(ReadError::Row(e)) => {
-                let r = ResultRow {
+                return Ok(Checked::Unreadable {
                     row: e.row,
-                    query: e.value.clone(),
-                    name: String::new(),
-                    decision: "error".into(),
-                    decision_zh: "无法读取".into(),
-                    measures: String::new(),
-                    triggering: 0,
-                    receipt: String::new(),
                     note: format!("{} / {}", e.reason_zh, e.reason_en),
-                };
-                *summary.by_decision.entry("error".into()).or_default() += 1;
-                sink.write_row(&r.cells())?;
-                continue;
+                    value: e.value,
+                });
             }
         };
-        let (subject_col, case_col) = *columns.get_or_insert_with(|| {
+        let (subject_col, case_col) = *self.columns.get_or_insert_with(|| {
             (
                 pick(&raw.fields, &SUBJECT_HEADERS).unwrap_or(0),
                 pick(&raw.fields, &CASE_HEADERS),
@@ -297,103 +295,279 @@ pub fn run(
             .get(subject_col)
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default();
-        let check_req = CheckRequest {
-            subject: query.clone(),
-            scenario: req.scenario.as_str().to_string(),
-            agency: req.agency.clone(),
-            case_ref: case_col
-                .and_then(|c| raw.fields.get(c))
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty()),
+        if query.is_empty() {
+            return Ok(Checked::NoSubject { row: raw.row });
+        }
+        let case_ref = case_col
+            .and_then(|c| raw.fields.get(c))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        let answer = {
+            let lookup = crate::identity::index_query(self.index, self.req.pii, &query);
+            let r = self.req;
+            self.index.check(r.catalogue, r.scenario, &lookup, r.on).0
         };
-        let result = if query.is_empty() {
-            ResultRow {
+        Ok(match answer {
+            CheckAnswer::Ambiguous { count } => Checked::Ambiguous {
                 row: raw.row,
                 query,
-                name: String::new(),
-                decision: "error".into(),
-                decision_zh: "缺少查询主体".into(),
-                measures: String::new(),
-                triggering: 0,
-                receipt: String::new(),
-                note: "该行没有主体代码或名称 / the row names no subject".into(),
+                count,
+            },
+            CheckAnswer::Outcome(outcome) => Checked::Answered {
+                row: raw.row,
+                query,
+                case_ref,
+                outcome,
+            },
+        })
+    }
+}
+
+/// The compact answer stored for a batch row: the decision and its measures. Fields in the order
+/// `json!` wrote them (sorted), so the stored text, and the audit digest over it, stay as they were.
+#[derive(Serialize)]
+struct CompactAnswer<'a> {
+    decision: &'a str,
+    measures: &'a [String],
+    receipt: &'a str,
+    summary_zh: &'a str,
+}
+
+/// Buffers for the numeric cells, reused from row to row.
+#[derive(Default)]
+struct Numbers {
+    row: String,
+    triggering: String,
+}
+
+/// Writes one result row; `text` is every column but the two numbers, in [`RESULT_COLUMNS`] order.
+fn write_result(
+    sink: &mut dyn ResultSink,
+    nums: &mut Numbers,
+    row: u64,
+    triggering: usize,
+    [query, name, decision, decision_zh, measures, receipt, note]: [&str; 7],
+) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    nums.row.clear();
+    let _ = write!(nums.row, "{row}");
+    nums.triggering.clear();
+    let _ = write!(nums.triggering, "{triggering}");
+    sink.write_row(&[
+        &nums.row,
+        query,
+        name,
+        decision,
+        decision_zh,
+        measures,
+        &nums.triggering,
+        receipt,
+        note,
+    ])
+}
+
+/// The second stage: gives each answered row its receipt, writes every row and hands the stored
+/// checks to `store` in groups.
+struct Output<'a, 'r> {
+    index: &'a CheckIndex,
+    req: &'a BatchRequest<'r>,
+    summary: BatchSummary,
+    pending: Vec<StoredCheck>,
+    /// The acting agency as stored, normalised once for the batch.
+    agency: Option<String>,
+    /// The last catalogue version seen (number, digest) and its stored text: one snapshot answers
+    /// with one catalogue, so the text is formatted once.
+    catalogue_version: Option<(u32, String, String)>,
+    nums: Numbers,
+    measures: String,
+}
+
+impl<'a, 'r> Output<'a, 'r> {
+    fn new(index: &'a CheckIndex, req: &'a BatchRequest<'r>) -> Self {
+        Output {
+            index,
+            req,
+            summary: BatchSummary {
+                batch_id: req.batch_id.clone(),
+                data_version: index.version(),
+                ..BatchSummary::default()
+            },
+            pending: Vec::with_capacity(STORE_GROUP),
+            agency: req.agency.as_deref().map(creditloop_domain::ids::normalize),
+            catalogue_version: None,
+            nums: Numbers::default(),
+            measures: String::new(),
+        }
+    }
+
+    fn count(&mut self, decision: &str) {
+        // Looked up by `&str`: a new key is allocated once, not once per row.
+        match self.summary.by_decision.get_mut(decision) {
+            Some(n) => *n += 1,
+            None => {
+                self.summary.by_decision.insert(decision.to_string(), 1);
             }
-        } else {
-            let lookup = crate::identity::index_query(index, req.pii, &query);
-            match index.check(req.catalogue, req.scenario, &lookup, req.on).0 {
-                CheckAnswer::Ambiguous { count } => ResultRow {
-                    row: raw.row,
-                    query,
-                    name: String::new(),
-                    decision: "ambiguous".into(),
-                    decision_zh: "名称不唯一".into(),
-                    measures: String::new(),
-                    triggering: 0,
-                    receipt: String::new(),
-                    note: format!(
-                        "名称对应 {count} 个主体，请以代码查询 / the name matches {count} subjects; check by code"
-                    ),
-                },
-                CheckAnswer::Outcome(outcome) => {
-                    let at = Utc::now();
-                    let receipt = creditloop_store::new_check_id(at);
-                    let measures: Vec<&str> =
-                        outcome.measures.iter().map(|m| m.code.as_str()).collect();
-                    let triggering: usize =
-                        outcome.measures.iter().map(|m| m.triggering.len()).sum();
-                    let name = outcome
-                        .subject
-                        .as_ref()
-                        .and_then(|k| index.name(k))
-                        .unwrap_or("")
-                        .to_string();
-                    // Batch rows keep a compact answer: the decision and its measures.
-                    let answer = json!({
-                        "decision": outcome.decision.code(),
-                        "measures": measures,
-                        "summary_zh": outcome.summary_zh(),
-                        "receipt": receipt,
-                    })
-                    .to_string();
-                    let row = ResultRow {
-                        row: raw.row,
-                        query,
-                        name,
-                        decision: if outcome.subject_known {
-                            outcome.decision.code().to_string()
-                        } else {
-                            "unknown_subject".into()
-                        },
-                        decision_zh: outcome.decision.zh().to_string(),
-                        measures: measures.join(";"),
-                        triggering,
-                        receipt: receipt.clone(),
-                        note: outcome.summary_zh(),
-                    };
-                    pending.push(checks::stored(
-                        &outcome,
-                        &check_req,
-                        receipt,
-                        at,
-                        index.version(),
-                        answer,
-                        Some(req.batch_id.clone()),
-                    ));
-                    if pending.len() >= STORE_GROUP {
-                        store(std::mem::take(&mut pending)).map_err(BatchError::Store)?;
+        }
+    }
+
+    fn catalogue_text(&mut self, v: &CatalogueVersion) -> String {
+        match &self.catalogue_version {
+            Some((n, digest, text)) if *n == v.number && *digest == v.digest => text.clone(),
+            _ => {
+                let text = format!("v{}:{}", v.number, v.digest);
+                self.catalogue_version = Some((v.number, v.digest.clone(), text.clone()));
+                text
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        checked: Checked,
+        sink: &mut dyn ResultSink,
+        store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
+    ) -> Result<(), BatchError> {
+        self.summary.rows += 1;
+        let nums = &mut self.nums;
+        match checked {
+            Checked::Unreadable { row, value, note } => {
+                let query = mask::mask_query(&value);
+                write_result(
+                    sink,
+                    nums,
+                    row,
+                    0,
+                    [&query, "", "error", "无法读取", "", "", &note],
+                )?;
+                self.count("error");
+            }
+            Checked::NoSubject { row } => {
+                write_result(
+                    sink,
+                    nums,
+                    row,
+                    0,
+                    [
+                        "",
+                        "",
+                        "error",
+                        "缺少查询主体",
+                        "",
+                        "",
+                        "该行没有主体代码或名称 / the row names no subject",
+                    ],
+                )?;
+                self.count("error");
+            }
+            Checked::Ambiguous { row, query, count } => {
+                let query = mask::mask_query(&query);
+                let note = format!(
+                    "名称对应 {count} 个主体，请以代码查询 / the name matches {count} subjects; check by code"
+                );
+                write_result(
+                    sink,
+                    nums,
+                    row,
+                    0,
+                    [&query, "", "ambiguous", "名称不唯一", "", "", &note],
+                )?;
+                self.count("ambiguous");
+            }
+            Checked::Answered {
+                row,
+                query,
+                case_ref,
+                mut outcome,
+            } => {
+                let at = Utc::now();
+                let receipt = creditloop_store::new_check_id(at);
+                let decision = outcome.decision.code();
+                let shown = if outcome.subject_known {
+                    decision
+                } else {
+                    "unknown_subject"
+                };
+                let triggering: usize = outcome.measures.iter().map(|m| m.triggering.len()).sum();
+                let summary_zh = outcome.summary_zh();
+                // The measures are not needed past this point but for their codes: moved, not cloned.
+                let codes: Vec<String> = std::mem::take(&mut outcome.measures)
+                    .into_iter()
+                    .map(|m| m.code)
+                    .collect();
+                let answer = serde_json::to_string(&CompactAnswer {
+                    decision,
+                    measures: &codes,
+                    receipt: &receipt,
+                    summary_zh: &summary_zh,
+                })
+                .map_err(std::io::Error::other)?;
+                // What the caller typed is kept for the receipt, a resident number masked.
+                let query = mask::mask_query(&query);
+                self.measures.clear();
+                for (i, c) in codes.iter().enumerate() {
+                    if i > 0 {
+                        self.measures.push(';');
                     }
-                    row
+                    self.measures.push_str(c);
+                }
+                let name = outcome
+                    .subject
+                    .as_ref()
+                    .and_then(|k| self.index.name(k))
+                    .unwrap_or("");
+                write_result(
+                    sink,
+                    nums,
+                    row,
+                    triggering,
+                    [
+                        &query,
+                        name,
+                        shown,
+                        outcome.decision.zh(),
+                        &self.measures,
+                        &receipt,
+                        &summary_zh,
+                    ],
+                )?;
+                self.count(shown);
+                // The stored form of `checks::stored`, built from the parts already at hand.
+                let check = StoredCheck {
+                    id: receipt,
+                    at,
+                    checked_on: outcome.checked_on,
+                    agency: self.agency.clone(),
+                    case_ref,
+                    subject_query: query,
+                    subject_key: outcome.subject.take().map(|k| k.0),
+                    scenario: outcome.scenario.as_str().to_string(),
+                    decision: decision.to_string(),
+                    measures: codes,
+                    catalogue_version: self.catalogue_text(&outcome.catalogue_version),
+                    data_version: self.index.version(),
+                    batch_id: Some(self.req.batch_id.clone()),
+                    answer,
+                    feedback: None,
+                };
+                self.pending.push(check);
+                if self.pending.len() >= STORE_GROUP {
+                    let group =
+                        std::mem::replace(&mut self.pending, Vec::with_capacity(STORE_GROUP));
+                    store(group).map_err(BatchError::Store)?;
                 }
             }
-        };
-        *summary
-            .by_decision
-            .entry(result.decision.clone())
-            .or_default() += 1;
-        sink.write_row(&result.cells())?;
+        }
+        Ok(())
     }
-    if !pending.is_empty() {
-        store(pending).map_err(BatchError::Store)?;
+
+    fn finish(
+        mut self,
+        store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
+    ) -> Result<BatchSummary, BatchError> {
+        if !self.pending.is_empty() {
+            store(std::mem::take(&mut self.pending)).map_err(BatchError::Store)?;
+        }
+        Ok(self.summary)
     }
-    Ok(summary)
 }

@@ -532,10 +532,87 @@ pub fn new_check_id(at: DateTime<Utc>) -> String {
         let h = sha2::Sha256::digest([t.to_le_bytes(), pid.to_le_bytes()].concat());
         u32::from_le_bytes([h[0], h[1], h[2], h[3]])
     });
-    format!(
-        "CK{}{:08x}{:06x}",
-        at.format("%Y%m%d%H%M%S%3f"),
-        node,
-        counter & 0xff_ffff
-    )
+    // Written digit by digit: chrono's `format` parses its pattern on every call, and a batch makes
+    // millions of ids. Same text as `CK{%Y%m%d%H%M%S%3f}{node:08x}{counter:06x}`.
+    let mut id = String::with_capacity(33);
+    id.push_str("CK");
+    push_timestamp(&mut id, at);
+    push_hex(&mut id, u64::from(node), 8);
+    push_hex(&mut id, counter & 0xff_ffff, 6);
+    id
+}
+
+/// `at` as `%Y%m%d%H%M%S%3f` (as chrono writes it, a leap second as :60).
+fn push_timestamp(out: &mut String, at: DateTime<Utc>) {
+    use chrono::{Datelike, Timelike};
+    let year = at.year();
+    if !(0..=9999).contains(&year) {
+        use std::fmt::Write;
+        let _ = write!(out, "{}", at.format("%Y%m%d%H%M%S%3f"));
+        return;
+    }
+    let nanos = at.nanosecond();
+    push_dec(out, year as u32, 4);
+    push_dec(out, at.month(), 2);
+    push_dec(out, at.day(), 2);
+    push_dec(out, at.hour(), 2);
+    push_dec(out, at.minute(), 2);
+    push_dec(out, at.second() + nanos / 1_000_000_000, 2);
+    push_dec(out, nanos / 1_000_000 % 1_000, 3);
+}
+
+/// `v` in decimal, zero-padded to `width` digits (`v` has at most `width` digits).
+fn push_dec(out: &mut String, v: u32, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
+    }
+}
+
+/// The low `width` hex digits of `v`, lowercase, zero-padded.
+fn push_hex(out: &mut String, v: u64, width: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..width).rev() {
+        out.push(char::from(DIGITS[(v >> (4 * i) & 0xf) as usize]));
+    }
+}
+
+#[cfg(test)]
+mod check_id_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_receipt_id_writes_its_time_as_chrono_formats_it() {
+        let times = [
+            Utc.with_ymd_and_hms(2026, 12, 2, 8, 4, 30).unwrap(),
+            Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(999, 9, 9, 23, 59, 59).unwrap()
+                + chrono::Duration::nanoseconds(999_999_999),
+            Utc.with_ymd_and_hms(2026, 6, 30, 23, 59, 59).unwrap()
+                + chrono::Duration::milliseconds(7),
+        ];
+        for at in times {
+            let id = new_check_id(at);
+            let expected = format!("CK{}", at.format("%Y%m%d%H%M%S%3f"));
+            assert_eq!(id.len(), 33, "{id}");
+            assert_eq!(&id[..19], expected, "{id}");
+            assert!(
+                id[19..]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+        }
+        // A leap second, as chrono writes it.
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_500)
+            .unwrap()
+            .and_utc();
+        assert_eq!(
+            &new_check_id(leap)[..19],
+            format!("CK{}", leap.format("%Y%m%d%H%M%S%3f"))
+        );
+        // Consecutive ids differ in their counter.
+        assert_ne!(new_check_id(times[0]), new_check_id(times[0]));
+    }
 }
