@@ -109,13 +109,15 @@ pub fn import_with_rejects(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport, IngestError> {
     let started = Instant::now();
+    // A store error before any batch is committed.
+    let store_error = |error| IngestError::Store {
+        committed: Vec::new(),
+        error,
+    };
     // Refuse before writing anything when the store's persons were filed under another key.
     store
         .check_pii_key(&validator.config().pii.check_value())
-        .map_err(|error| IngestError::Store {
-            committed: Vec::new(),
-            error,
-        })?;
+        .map_err(store_error)?;
     let batch_size = if opts.all_or_nothing {
         usize::MAX
     } else {
@@ -127,10 +129,6 @@ pub fn import_with_rejects(
     };
     let mut prog = Progress::default();
     let ids = BatchIds::new(&opts.source_digest);
-    let store_error = |error| IngestError::Store {
-        committed: Vec::new(),
-        error,
-    };
     if opts.bulk {
         store.begin_bulk_load().map_err(store_error)?;
     }

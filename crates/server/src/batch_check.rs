@@ -532,24 +532,22 @@ impl<'a, 'r> Output<'a, 'r> {
                     ],
                 )?;
                 self.count(shown);
-                // The stored form of `checks::stored`, built from the parts already at hand.
-                let check = StoredCheck {
-                    id: receipt,
-                    at,
-                    checked_on: outcome.checked_on,
+                let parts = crate::checks::CheckParts {
                     agency: self.agency.clone(),
                     case_ref,
                     subject_query: query,
-                    subject_key: outcome.subject.take().map(|k| k.0),
-                    scenario: outcome.scenario.as_str().to_string(),
-                    decision: decision.to_string(),
                     measures: codes,
                     catalogue_version: self.catalogue_text(&outcome.catalogue_version),
-                    data_version: self.index.version(),
-                    batch_id: Some(self.req.batch_id.clone()),
-                    answer,
-                    feedback: None,
                 };
+                let check = crate::checks::stored_from(
+                    &outcome,
+                    parts,
+                    receipt,
+                    at,
+                    self.index.version(),
+                    answer,
+                    Some(self.req.batch_id.clone()),
+                );
                 self.pending.push(check);
                 if self.pending.len() >= STORE_GROUP {
                     let group =

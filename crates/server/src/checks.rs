@@ -204,22 +204,55 @@ pub fn stored(
     answer: String,
     batch_id: Option<String>,
 ) -> StoredCheck {
-    StoredCheck {
-        id: receipt,
-        at,
-        checked_on: outcome.checked_on,
+    let parts = CheckParts {
         agency: req.agency.as_ref().map(|a| ids::normalize(a)),
         case_ref: req.case_ref.clone(),
         // What the caller typed is kept for the receipt, a resident number masked.
         subject_query: crate::mask::mask_query(&req.subject),
-        subject_key: outcome.subject.as_ref().map(|k| k.0.clone()),
-        scenario: outcome.scenario.as_str().to_string(),
-        decision: outcome.decision.code().to_string(),
         measures: outcome.measures.iter().map(|m| m.code.clone()).collect(),
         catalogue_version: format!(
             "v{}:{}",
             outcome.catalogue_version.number, outcome.catalogue_version.digest
         ),
+    };
+    stored_from(outcome, parts, receipt, at, data_version, answer, batch_id)
+}
+
+/// What a stored check holds besides the outcome's own fields, for callers that have these at hand
+/// already (a batch works out the agency and catalogue version once, and moves the measure codes).
+pub struct CheckParts {
+    /// Normalised.
+    pub agency: Option<String>,
+    pub case_ref: Option<String>,
+    /// Masked.
+    pub subject_query: String,
+    pub measures: Vec<String>,
+    /// `v{number}:{digest}`.
+    pub catalogue_version: String,
+}
+
+/// [`stored`] from parts already computed.
+pub fn stored_from(
+    outcome: &CheckOutcome,
+    parts: CheckParts,
+    receipt: String,
+    at: DateTime<Utc>,
+    data_version: u64,
+    answer: String,
+    batch_id: Option<String>,
+) -> StoredCheck {
+    StoredCheck {
+        id: receipt,
+        at,
+        checked_on: outcome.checked_on,
+        agency: parts.agency,
+        case_ref: parts.case_ref,
+        subject_query: parts.subject_query,
+        subject_key: outcome.subject.as_ref().map(|k| k.0.clone()),
+        scenario: outcome.scenario.as_str().to_string(),
+        decision: outcome.decision.code().to_string(),
+        measures: parts.measures,
+        catalogue_version: parts.catalogue_version,
         data_version,
         batch_id,
         answer,

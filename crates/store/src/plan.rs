@@ -26,6 +26,24 @@ pub(crate) use prep::{
     outcome_counts, subject_writes,
 };
 
+/// Indexes of `records` that no write reads. A bulk load into an empty table drops them and builds
+/// each once at its end: one sort instead of an insert per row into a B-tree that outgrows the page
+/// cache (a third of the time of a million-row SQLite import). The definitions are the migrations'
+/// (0001, 0004), the same in both backends. The version probe's `records_key_hash` stays: probing a
+/// load's own rows from memory instead was measured no faster.
+pub(crate) const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    (
+        "records_subject_key",
+        "CREATE INDEX IF NOT EXISTS records_subject_key ON records (subject_key)",
+    ),
+    (
+        "records_list_entries",
+        "CREATE INDEX IF NOT EXISTS records_list_entries ON records (category, decision_date)
+             WHERE category IN ('serious_dishonest_list', 'abnormal_operation', 'red_list',
+                 'dishonest_debtor')",
+    ),
+];
+
 /// A stored version of a record, as a backend's probe returns it. The probe returns every stored
 /// version of the probed key hashes (normally one), so that a re-sent batch with corrections is
 /// recognised; the highest version of a key is its current one.

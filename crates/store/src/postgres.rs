@@ -20,8 +20,9 @@ use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::plan::{
-    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline, Plan, PlannedRow,
-    StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
+    self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline,
+    Plan, PlannedRow, StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts,
+    subject_writes,
 };
 use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
@@ -163,22 +164,6 @@ fn connect_as(config: &Config, role: Role) -> Result<Client> {
     }
     Ok(client)
 }
-
-/// Indexes of `records` that no write reads: a bulk load into an empty table drops them and builds
-/// each once at its end (a sort instead of an index insert per row). The definitions are the
-/// migrations' (0001, 0004).
-const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
-    (
-        "records_subject_key",
-        "CREATE INDEX IF NOT EXISTS records_subject_key ON records (subject_key)",
-    ),
-    (
-        "records_list_entries",
-        "CREATE INDEX IF NOT EXISTS records_list_entries ON records (category, decision_date)
-             WHERE category IN ('serious_dishonest_list', 'abnormal_operation', 'red_list',
-                 'dishonest_debtor')",
-    ),
-];
 
 /// Builds the deferrable indexes that are missing: after a bulk load, or at connect after a bulk
 /// load that was killed before its end.

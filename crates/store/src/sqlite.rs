@@ -21,8 +21,8 @@ use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::plan::{
-    self, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, PlannedRow, StopOnDrop,
-    key_hashes, outcome_counts, subject_writes,
+    self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, PlannedRow,
+    StopOnDrop, key_hashes, outcome_counts, subject_writes,
 };
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
@@ -69,24 +69,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_certificates.sql"),
     ),
     (7, "pii", include_str!("../migrations/sqlite/0007_pii.sql")),
-];
-
-/// Indexes of `records` that no write reads. A bulk load into an empty table drops them and builds
-/// each once at its end: one sort instead of a random insert per row into a B-tree that outgrows the
-/// page cache (a third of the time of a million-row import). The definitions are the migrations'
-/// (0001, 0004). The version probe's `records_key_hash` stays: probing a load's own rows from
-/// memory instead was measured no faster.
-const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
-    (
-        "records_subject_key",
-        "CREATE INDEX IF NOT EXISTS records_subject_key ON records (subject_key)",
-    ),
-    (
-        "records_list_entries",
-        "CREATE INDEX IF NOT EXISTS records_list_entries ON records (category, decision_date)
-             WHERE category IN ('serious_dishonest_list', 'abnormal_operation', 'red_list',
-                 'dishonest_debtor')",
-    ),
 ];
 
 /// Builds the deferrable indexes that are missing: after a bulk load, or when opening a store whose

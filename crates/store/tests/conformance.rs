@@ -1243,6 +1243,17 @@ fn empty_and_reject_only_batches(ctx: &Ctx) {
     assert_eq!(s.batches(5).expect("batches")[0].id, "bad");
 }
 
+/// A batch `id` (source digest `d` + the day) of one accepted row, received on `day`.
+fn one_row_batch(id: &str, day: u32, record: &CreditRecord) -> Batch {
+    batch(
+        id,
+        &format!("d{day}"),
+        at(day, 9),
+        vec![accepted(1, record.clone(), false)],
+        vec![],
+    )
+}
+
 /// A bulk load defers index upkeep only: every answer during and after it is the one without it,
 /// and a load that never ends (its process killed) leaves a store that answers the same reopened.
 fn bulk_load_keeps_every_answer(ctx: &Ctx) {
@@ -1262,13 +1273,7 @@ fn bulk_load_keeps_every_answer(ctx: &Ctx) {
         let again = s.write_batch(&first_batch()).expect("write again");
         assert_eq!(again.counts.duplicates, 3);
         let out = s
-            .write_batch(&batch(
-                "b2",
-                "d2",
-                at(2, 9),
-                vec![accepted(1, corrected.clone(), false)],
-                vec![],
-            ))
+            .write_batch(&one_row_batch("b2", 2, &corrected))
             .expect("write correction");
         assert_eq!(out.counts.new_versions, 1);
         let p = s.subject(&key_of(HANGZHOU)).expect("read").expect("stored");
@@ -1290,13 +1295,7 @@ fn bulk_load_keeps_every_answer(ctx: &Ctx) {
     // A bulk load over records already held changes nothing either.
     s.begin_bulk_load().expect("begin over a full store");
     let out = s
-        .write_batch(&batch(
-            "b3",
-            "d3",
-            at(3, 9),
-            vec![accepted(1, corrected.clone(), false)],
-            vec![],
-        ))
+        .write_batch(&one_row_batch("b3", 3, &corrected))
         .expect("write");
     assert_eq!(out.counts.duplicates, 1);
     s.end_bulk_load().expect("end");
