@@ -76,6 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rejects: None,
                 all_or_nothing: false,
                 batch_size: 20_000,
+                group_rows: creditloop_ingest::pipeline::BULK_GROUP_ROWS,
                 agency: None,
                 deadline_working_days: 7,
                 today: Some(cfg.today),

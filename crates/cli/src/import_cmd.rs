@@ -44,9 +44,14 @@ pub struct Args {
     /// One transaction for the whole file: if any row is rejected, no record is stored.
     #[arg(long)]
     pub all_or_nothing: bool,
-    /// Rows per batch (one transaction each).
+    /// Rows per batch (each acknowledged once durable; a whole-file import commits several whole
+    /// batches per transaction).
     #[arg(long, default_value_t = 20_000)]
     pub batch_size: usize,
+    /// Rows per transaction of a whole-file import: whole batches are committed together up to it
+    /// (fewer commits are faster; another writer waits at most one transaction).
+    #[arg(long, default_value_t = creditloop_ingest::pipeline::BULK_GROUP_ROWS)]
+    pub group_rows: usize,
     /// The submitting agency's unified code (数据来源单位 of rows that name none).
     #[arg(long)]
     pub agency: Option<String>,
@@ -131,6 +136,7 @@ pub fn import_file(
         source_digest: digest,
         agency: args.agency.clone(),
         bulk: true,
+        group_rows: args.group_rows.max(1),
     };
 
     let bar = if std::io::stderr().is_terminal() {

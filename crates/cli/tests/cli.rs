@@ -175,6 +175,8 @@ fn killed_during_an_import_the_store_keeps_whole_batches_and_a_rerun_completes_i
             file.to_str().unwrap(),
             "--batch-size",
             "2000",
+            "--group-rows",
+            "6000",
             "--today",
             "2026-06-30",
         ])
@@ -184,10 +186,19 @@ fn killed_during_an_import_the_store_keeps_whole_batches_and_a_rerun_completes_i
         .unwrap();
     // Kill it once some batches are committed, while it is still running.
     let started = Instant::now();
+    // Watched through a plain read-only connection: opening the store would take the write lock
+    // (migrations) and wait behind the import's transactions.
+    let watch = rusqlite::Connection::open_with_flags(
+        dir.path().join("t.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
     loop {
         std::thread::sleep(Duration::from_millis(20));
-        let t = totals(&db);
-        if t.batches >= 3 {
+        let batches: i64 = watch
+            .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
+            .unwrap();
+        if batches >= 3 {
             break;
         }
         if let Some(status) = child.try_wait().unwrap() {
@@ -212,6 +223,8 @@ fn killed_during_an_import_the_store_keeps_whole_batches_and_a_rerun_completes_i
     for b in &batches {
         assert_eq!(b.counts.accepted, 2_000, "batch {} is not whole", b.id);
     }
+    // Batches are committed three to a transaction: only whole transactions are there.
+    assert_eq!(batches.len() % 3, 0, "a transaction is not whole");
     assert!(t.records < rows, "the import finished before the kill");
     let before = t.records;
     drop(store);

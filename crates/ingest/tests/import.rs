@@ -53,6 +53,7 @@ fn options(path: &Path, batch_size: usize) -> ImportOptions {
         source_digest: sha256_file(path).expect("digest"),
         agency: Some(SOURCE_USCC.into()),
         bulk: true,
+        ..ImportOptions::default()
     }
 }
 

@@ -328,6 +328,27 @@ pub trait Store: Credentials + Send + Sync {
     /// are already held count as duplicates and change nothing. Durable when it returns `Ok`.
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome>;
 
+    /// Writes the batches `next` yields, in order, each as [`Store::write_batch`] would, but several
+    /// in one transaction where the store gains by it (at least `group_rows` rows, accepted and
+    /// rejected, per transaction unless the batches run out; a batch is never split). `done` gets
+    /// each batch's id and outcome once the transaction that holds it is committed: a batch is
+    /// durable when `done` has seen it. On an error the batches already passed to `done` stay
+    /// written and those of the open transaction are not. Meant for a bulk load, whose writer may
+    /// keep other writers waiting for one transaction.
+    fn write_batches(
+        &self,
+        group_rows: usize,
+        next: &mut dyn FnMut() -> Option<Batch>,
+        done: &mut dyn FnMut(String, BatchOutcome),
+    ) -> Result<()> {
+        let _ = group_rows;
+        while let Some(batch) = next() {
+            let outcome = self.write_batch(&batch)?;
+            done(batch.id, outcome);
+        }
+        Ok(())
+    }
+
     /// A bulk load (the import of a whole file) begins. The store may defer the upkeep of indexes
     /// that no write needs until [`Store::end_bulk_load`]; batches stay durable and every answer
     /// stays the same, only other readers' lookups may be slower meanwhile. A load that never ends

@@ -662,6 +662,99 @@ const UPSERT_PERSONS: &str =
          WHERE (subject_persons.resident_id IS NULL AND excluded.resident_id IS NOT NULL)
              OR (subject_persons.other_id IS NULL AND excluded.other_id IS NOT NULL)";
 
+/// Writes one batch inside `tx`, which holds the write lock (see [`Store::write_batch`]); the
+/// caller commits.
+fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCounts> {
+    let rows = &batch.accepted;
+    let hashes = key_hashes(rows);
+    let mut unique = hashes.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut reject_rows = Vec::with_capacity(batch.rejected.len());
+    let mut reject_errors = Vec::with_capacity(batch.rejected.len());
+    let mut reject_raw = Vec::with_capacity(batch.rejected.len());
+    for r in &batch.rejected {
+        reject_rows.push(
+            i64::try_from(r.row)
+                .map_err(|_| StoreError::Other(format!("row number {} too large", r.row)))?,
+        );
+        let ser = |e| StoreError::Other(format!("cannot serialise rejected row: {e}"));
+        reject_errors.push(serde_json::to_string(&r.errors).map_err(ser)?);
+        reject_raw.push(serde_json::to_string(&r.raw).map_err(ser)?);
+    }
+
+    // Rows are encoded in pieces by a helper thread while this one probes and writes.
+    let pipeline = Pipeline::new(rows);
+    std::thread::scope(|scope| {
+        let _stop = StopOnDrop(&pipeline);
+        if pipeline.wants_helper() {
+            scope.spawn(|| pipeline.help());
+        }
+        let existing = probe(tx, &unique)?;
+
+        let plan = plan::plan_pipelined(rows, &hashes, &existing, &pipeline)?;
+        let counts = outcome_counts(&plan, batch.rejected.len());
+
+        if counts.accepted > 0 {
+            copy_records(tx, batch, &plan, &hashes, &pipeline)?;
+        }
+        if !plan.superseded.is_empty() {
+            tx.execute(
+                "UPDATE records SET is_current = FALSE WHERE id = ANY($1)",
+                &[&plan.superseded],
+            )?;
+        }
+
+        let subject_keys = pipeline.subject_keys()?;
+        let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
+            .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
+        write_subjects(tx, &subjects, batch.received_at)?;
+        write_identities(tx, batch, &plan)?;
+        if !reject_rows.is_empty() {
+            tx.execute(
+                "INSERT INTO rejects (source_digest, row_no, batch_id, errors, raw)
+             SELECT $1, r, $2, e, w FROM unnest($3::bigint[], $4::text[], $5::text[])
+                 AS t (r, e, w)
+             ON CONFLICT (source_digest, row_no) DO NOTHING",
+                &[
+                    &batch.source_digest,
+                    &batch.id,
+                    &reject_rows,
+                    &reject_errors,
+                    &reject_raw,
+                ],
+            )?;
+        }
+
+        // A batch id seen before (a retried submission) keeps its first summary; whatever the retry
+        // did write is added, so the sums over batches stay the number of stored versions.
+        tx.execute(
+            "INSERT INTO batches (id, source, source_digest, agency, received_at, accepted,
+             new_versions, duplicates, rejected, late)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (id) DO UPDATE SET
+             accepted = batches.accepted + excluded.accepted,
+             new_versions = batches.new_versions + excluded.new_versions,
+             late = batches.late + excluded.late
+         WHERE excluded.accepted > 0",
+            &[
+                &batch.id,
+                &batch.source,
+                &batch.source_digest,
+                &batch.agency,
+                &batch.received_at,
+                &(counts.accepted as i64),
+                &(counts.new_versions as i64),
+                &(counts.duplicates as i64),
+                &(counts.rejected as i64),
+                &(counts.late as i64),
+            ],
+        )?;
+
+        Ok(counts)
+    })
+}
+
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
@@ -708,99 +801,54 @@ impl Store for PgStore {
     }
 
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome> {
-        let rows = &batch.accepted;
-        let hashes = key_hashes(rows);
-        let mut unique = hashes.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        let mut reject_rows = Vec::with_capacity(batch.rejected.len());
-        let mut reject_errors = Vec::with_capacity(batch.rejected.len());
-        let mut reject_raw = Vec::with_capacity(batch.rejected.len());
-        for r in &batch.rejected {
-            reject_rows.push(
-                i64::try_from(r.row)
-                    .map_err(|_| StoreError::Other(format!("row number {} too large", r.row)))?,
-            );
-            let ser = |e| StoreError::Other(format!("cannot serialise rejected row: {e}"));
-            reject_errors.push(serde_json::to_string(&r.errors).map_err(ser)?);
-            reject_raw.push(serde_json::to_string(&r.raw).map_err(ser)?);
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        // Serialises batch writers of all processes: the probe must see every version.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        let counts = write_batch_in(&mut tx, batch)?;
+        tx.commit()?;
+        Ok(BatchOutcome { counts })
+    }
+
+    fn write_batches(
+        &self,
+        group_rows: usize,
+        next: &mut dyn FnMut() -> Option<Batch>,
+        done: &mut dyn FnMut(String, BatchOutcome),
+    ) -> Result<()> {
+        // Several batches per transaction, as for SQLite: fewer commits (each waits for the WAL
+        // flush) and fewer rewrites of the randomly keyed index pages.
+        let mut ended = false;
+        while !ended {
+            let Some(mut batch) = next() else { break };
+            let mut written = Vec::new();
+            {
+                let mut client = self.writer()?;
+                let mut tx = client.transaction()?;
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                let mut rows = 0;
+                loop {
+                    rows += batch.accepted.len() + batch.rejected.len();
+                    let counts = write_batch_in(&mut tx, &batch)?;
+                    written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
+                    if rows >= group_rows {
+                        break;
+                    }
+                    match next() {
+                        Some(b) => batch = b,
+                        None => {
+                            ended = true;
+                            break;
+                        }
+                    }
+                }
+                tx.commit()?;
+            }
+            for (id, outcome) in written {
+                done(id, outcome);
+            }
         }
-
-        // Rows are encoded in pieces by a helper thread while this one probes and writes.
-        let pipeline = Pipeline::new(rows);
-        std::thread::scope(|scope| {
-            let _stop = StopOnDrop(&pipeline);
-            if pipeline.wants_helper() {
-                scope.spawn(|| pipeline.help());
-            }
-            let mut client = self.writer()?;
-            let mut tx = client.transaction()?;
-            // Serialises batch writers of all processes: the probe below must see every version.
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-            let existing = probe(&mut tx, &unique)?;
-
-            let plan = plan::plan_pipelined(rows, &hashes, &existing, &pipeline)?;
-            let counts = outcome_counts(&plan, batch.rejected.len());
-
-            if counts.accepted > 0 {
-                copy_records(&mut tx, batch, &plan, &hashes, &pipeline)?;
-            }
-            if !plan.superseded.is_empty() {
-                tx.execute(
-                    "UPDATE records SET is_current = FALSE WHERE id = ANY($1)",
-                    &[&plan.superseded],
-                )?;
-            }
-
-            let subject_keys = pipeline.subject_keys()?;
-            let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
-                .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
-            write_subjects(&mut tx, &subjects, batch.received_at)?;
-            write_identities(&mut tx, batch, &plan)?;
-            if !reject_rows.is_empty() {
-                tx.execute(
-                    "INSERT INTO rejects (source_digest, row_no, batch_id, errors, raw)
-                 SELECT $1, r, $2, e, w FROM unnest($3::bigint[], $4::text[], $5::text[])
-                     AS t (r, e, w)
-                 ON CONFLICT (source_digest, row_no) DO NOTHING",
-                    &[
-                        &batch.source_digest,
-                        &batch.id,
-                        &reject_rows,
-                        &reject_errors,
-                        &reject_raw,
-                    ],
-                )?;
-            }
-
-            // A batch id seen before (a retried submission) keeps its first summary; whatever the retry
-            // did write is added, so the sums over batches stay the number of stored versions.
-            tx.execute(
-                "INSERT INTO batches (id, source, source_digest, agency, received_at, accepted,
-                 new_versions, duplicates, rejected, late)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (id) DO UPDATE SET
-                 accepted = batches.accepted + excluded.accepted,
-                 new_versions = batches.new_versions + excluded.new_versions,
-                 late = batches.late + excluded.late
-             WHERE excluded.accepted > 0",
-                &[
-                    &batch.id,
-                    &batch.source,
-                    &batch.source_digest,
-                    &batch.agency,
-                    &batch.received_at,
-                    &(counts.accepted as i64),
-                    &(counts.new_versions as i64),
-                    &(counts.duplicates as i64),
-                    &(counts.rejected as i64),
-                    &(counts.late as i64),
-                ],
-            )?;
-
-            tx.commit()?;
-            Ok(BatchOutcome { counts })
-        })
+        Ok(())
     }
 
     fn begin_bulk_load(&self) -> Result<()> {

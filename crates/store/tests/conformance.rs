@@ -1303,6 +1303,71 @@ fn bulk_load_keeps_every_answer(ctx: &Ctx) {
     assert_eq!(p.records.len(), 2);
 }
 
+/// Batches grouped in one transaction (`write_batches`) answer as written one by one: a duplicate
+/// of an earlier batch of the same transaction is found, a correction makes a new version. A batch
+/// is acknowledged only once its transaction is committed, and an error loses the open
+/// transaction's batches only, never one acknowledged before.
+fn grouped_batches_answer_as_one_by_one(ctx: &Ctx) {
+    let doc = "杭市监罚〔2024〕1号";
+    let corrected = penalty(doc, hangzhou(), date(2024, 3, 1), 3.0);
+    let s = ctx.store();
+    let mut again = first_batch();
+    again.id = "b1-again".into();
+    let mut queue = vec![
+        first_batch(),
+        again,
+        one_row_batch("b2", 2, &corrected),
+        batch("bad", "d9", at(1, 9), vec![], vec![rejected(4)]),
+    ]
+    .into_iter();
+    let mut done = Vec::new();
+    s.write_batches(4, &mut || queue.next(), &mut |id, o| {
+        done.push((id, o.counts))
+    })
+    .expect("write grouped");
+    let ids: Vec<&str> = done.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["b1", "b1-again", "b2", "bad"]);
+    assert_eq!(done[0].1.accepted, 3);
+    assert_eq!(done[1].1.duplicates, 3);
+    assert_eq!(done[1].1.accepted, 0);
+    assert_eq!(done[2].1.new_versions, 1);
+    assert_eq!(done[3].1.rejected, 1);
+    let t = s.totals().expect("totals");
+    assert_eq!((t.versions, t.batches, t.rejected_rows), (4, 4, 1));
+    assert_eq!(s.record_history(&corrected.key).expect("history").len(), 2);
+
+    // The second group fails on its second batch (a row number no store can hold): its first
+    // batch is not kept and not acknowledged; the first group is.
+    let later = penalty("杭市监罚〔2024〕9号", hangzhou(), date(2024, 3, 2), 1.0);
+    let mut broken = rejected(5);
+    broken.row = u64::MAX;
+    let mut queue = vec![
+        one_row_batch(
+            "c1",
+            3,
+            &penalty("杭市监罚〔2024〕8号", hangzhou(), date(2024, 3, 2), 1.0),
+        ),
+        batch(
+            "c1-more",
+            "d3",
+            at(3, 10),
+            vec![],
+            vec![rejected(6), rejected(7), rejected(8)],
+        ),
+        one_row_batch("c2", 4, &later),
+        batch("c2-bad", "d4", at(4, 10), vec![], vec![broken]),
+    ]
+    .into_iter();
+    let mut done = Vec::new();
+    let failed = s.write_batches(4, &mut || queue.next(), &mut |id, _| done.push(id));
+    assert!(failed.is_err(), "the broken batch fails");
+    assert_eq!(done, ["c1", "c1-more"]);
+    let t = s.totals().expect("totals");
+    assert_eq!((t.versions, t.batches), (5, 6));
+    assert!(s.record_history(&later.key).expect("history").is_empty());
+    assert!(s.batch("c2").expect("read").is_none());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backends
 
@@ -2093,6 +2158,7 @@ conformance!(
     resident_numbers_are_sealed_at_rest,
     persons_in_clear_from_before_are_refused,
     bulk_load_keeps_every_answer,
+    grouped_batches_answer_as_one_by_one,
 );
 
 /// The names of the indexes of `records` in the SQLite file at `path`.
