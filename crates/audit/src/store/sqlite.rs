@@ -48,6 +48,10 @@ pub(crate) struct SqliteStore {
 /// checkpointer falls behind; also the size the WAL file is truncated to after a checkpoint.
 const WAL_LIMIT_BYTES: i64 = 64 << 20;
 
+/// Least time between two background checkpoints (as the store's checkpointer, whose comment says
+/// why and what was measured).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Copies committed WAL pages into the log file on its own thread and connection: a checkpoint
 /// inside a group commit (SQLite's default every 4 MB of WAL) stalled every check queued behind
 /// it for hundreds of milliseconds. A passive checkpoint never blocks the writer or readers. The
@@ -59,9 +63,31 @@ fn start_checkpointer(path: &str) -> Result<std::sync::mpsc::SyncSender<()>> {
     std::thread::Builder::new()
         .name("audit-checkpoint".into())
         .spawn(move || {
-            while wakes.recv().is_ok() {
+            use std::sync::mpsc::RecvTimeoutError;
+            let checkpoint = || {
                 // A failure only leaves more WAL for the next round or the writer's fallback.
                 let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            };
+            let mut last = std::time::Instant::now();
+            while wakes.recv().is_ok() {
+                // At most one checkpoint per interval, so the last page of the log, rewritten by
+                // every group commit, is copied once per interval and not once per commit.
+                let due = last + CHECKPOINT_INTERVAL;
+                loop {
+                    let Some(left) = due.checked_duration_since(std::time::Instant::now()) else {
+                        break;
+                    };
+                    match wakes.recv_timeout(left) {
+                        Ok(()) => {}
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            checkpoint();
+                            return;
+                        }
+                    }
+                }
+                checkpoint();
+                last = std::time::Instant::now();
             }
         })
         .map_err(|e| Error::Invalid(format!("cannot start the audit checkpoint thread: {e}")))?;
