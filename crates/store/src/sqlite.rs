@@ -153,10 +153,7 @@ impl Checkpointer {
                     // together, so a page rewritten by each small commit (the checks table's last
                     // page) is copied once, not once per commit.
                     let due = last + CHECKPOINT_INTERVAL;
-                    loop {
-                        let Some(left) = due.checked_duration_since(Instant::now()) else {
-                            break;
-                        };
+                    while let Some(left) = due.checked_duration_since(Instant::now()) {
                         match wakes.recv_timeout(left) {
                             Ok(()) => {}
                             Err(RecvTimeoutError::Timeout) => break,

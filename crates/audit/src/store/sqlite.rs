@@ -73,10 +73,7 @@ fn start_checkpointer(path: &str) -> Result<std::sync::mpsc::SyncSender<()>> {
                 // At most one checkpoint per interval, so the last page of the log, rewritten by
                 // every group commit, is copied once per interval and not once per commit.
                 let due = last + CHECKPOINT_INTERVAL;
-                loop {
-                    let Some(left) = due.checked_duration_since(std::time::Instant::now()) else {
-                        break;
-                    };
+                while let Some(left) = due.checked_duration_since(std::time::Instant::now()) {
                     match wakes.recv_timeout(left) {
                         Ok(()) => {}
                         Err(RecvTimeoutError::Timeout) => break,
