@@ -94,8 +94,8 @@ pub struct ImportReport {
 
 /// Rows per transaction of a bulk load (whole batches are grouped, never split). Measured on a
 /// 1 M-row penalty file into SQLite: 27.8 s with a transaction per 20,000-row batch, 24.8 s per
-/// 100,000 rows, 23.1 s per 300,000 (BENCHMARKS.md). Another writer waits at most one such
-/// transaction, a few seconds, well inside the stores' busy timeout.
+/// 100,000 rows, 23.1 s per 300,000 (BENCHMARKS.md). The stores also commit after about five
+/// seconds of writing, so another writer waits at most that long.
 pub const BULK_GROUP_ROWS: usize = 300_000;
 
 /// How many rejected rows and warnings a report keeps.

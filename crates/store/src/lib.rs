@@ -329,8 +329,8 @@ pub trait Store: Credentials + Send + Sync {
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome>;
 
     /// Writes the batches `next` yields, in order, each as [`Store::write_batch`] would, but several
-    /// in one transaction where the store gains by it (at least `group_rows` rows, accepted and
-    /// rejected, per transaction unless the batches run out; a batch is never split). `done` gets
+    /// in one transaction where the store gains by it (up to `group_rows` rows, accepted and
+    /// rejected, per transaction, or about five seconds of writing; a batch is never split). `done` gets
     /// each batch's id and outcome once the transaction that holds it is committed: a batch is
     /// durable when `done` has seen it. On an error the batches already passed to `done` stay
     /// written and those of the open transaction are not. Meant for a bulk load, whose writer may
@@ -467,6 +467,11 @@ pub(crate) const LEGACY_PERSONS_SQL: &str =
 
 /// Key check values are stored under this name in `pii_meta`.
 pub(crate) const PII_KEY_CHECK: &str = "key_check";
+
+/// How long [`Store::write_batches`] keeps one transaction open at most (it commits after the batch
+/// that passes it): other writers of the store wait for it, within their 30 s busy timeout even on a
+/// disk several times slower than this one.
+pub(crate) const GROUP_MAX_OPEN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Whether a stored key check value admits `given`.
 pub(crate) fn compare_key_check(stored: Option<String>, given: &str) -> Result<bool> {

@@ -826,12 +826,13 @@ impl Store for PgStore {
                 let mut client = self.writer()?;
                 let mut tx = client.transaction()?;
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+                let opened = std::time::Instant::now();
                 let mut rows = 0;
                 loop {
                     rows += batch.accepted.len() + batch.rejected.len();
                     let counts = write_batch_in(&mut tx, &batch)?;
                     written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
-                    if rows >= group_rows {
+                    if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
                         break;
                     }
                     match next() {

@@ -822,12 +822,13 @@ impl Store for SqliteStore {
             {
                 let mut conn = self.writer()?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let opened = std::time::Instant::now();
                 let mut rows = 0;
                 loop {
                     rows += batch.accepted.len() + batch.rejected.len();
                     let counts = write_batch_in(&tx, &batch)?;
                     written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
-                    if rows >= group_rows {
+                    if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
                         break;
                     }
                     match next() {
