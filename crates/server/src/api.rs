@@ -1,6 +1,7 @@
 //! JSON API handlers under `/api/v1`.
 
 use axum::extract::{Multipart, State};
+use std::sync::Arc;
 
 use crate::extract::{Json, Path, Query, RawBody};
 use axum::http::{HeaderMap, header};
@@ -17,7 +18,7 @@ use crate::error::ApiError;
 use crate::{AppState, intake, mask};
 use creditloop_domain::access::Act;
 
-pub async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     // A health check that touches the store, so a broken database shows.
     let totals = tokio::task::spawn_blocking(move || store.totals()).await??;
@@ -80,7 +81,7 @@ fn submitting_agency(auth: &Required, q: &mut SubmitQuery) -> Result<(), ApiErro
 
 /// `POST /api/v1/records`: one record object, an array of them, or `{"records": […]}`.
 pub async fn submit_json(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Query(mut q): Query<SubmitQuery>,
     RawBody(body): RawBody,
@@ -112,7 +113,7 @@ pub async fn submit_json(
 /// with its content type (text/csv, application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,
 /// application/x-ndjson, application/json).
 pub async fn submit_upload(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Query(mut q): Query<SubmitQuery>,
     headers: HeaderMap,
@@ -181,7 +182,7 @@ pub struct SearchQuery {
 
 /// `GET /api/v1/subjects?q=`: by exact code, or by part of the name.
 pub async fn search_subjects(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let query = q.q.unwrap_or_default();
@@ -229,7 +230,7 @@ pub(crate) fn resolve(
 
 /// `GET /api/v1/subjects/{code}`: the subject with the current version of each record.
 pub async fn subject(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(code): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
@@ -282,7 +283,7 @@ pub struct HistoryQuery {
 
 /// `GET /api/v1/records/history?source=&category=&doc_no=`: every version of one record.
 pub async fn record_history(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -320,7 +321,7 @@ pub struct ListQuery {
 /// `GET /api/v1/batches?agency=`: the latest submissions, newest first; of the caller's agency,
 /// or of every agency for the credit office and the auditor.
 pub async fn batches(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -374,7 +375,7 @@ async fn readable_batch(
 
 /// `GET /api/v1/batches/{id}`.
 pub async fn batch(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -385,7 +386,7 @@ pub async fn batch(
 /// `GET /api/v1/batches/{id}/rejects`: the rejected rows of a batch with their reasons; as CSV when
 /// the client asks for `text/csv`, ready to be corrected and submitted again.
 pub async fn batch_rejects(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
     headers: HeaderMap,

@@ -2,6 +2,7 @@
 //! check that an entry is in the log and that the log only grew between two heads.
 
 use axum::extract::State;
+use std::sync::Arc;
 
 use crate::extract::{Json, Path, Query};
 use serde::Deserialize;
@@ -24,7 +25,10 @@ fn head_json(h: &creditloop_audit::TreeHead) -> Value {
 }
 
 /// `GET /api/v1/audit/heads`: every signed tree head, oldest first.
-pub async fn heads(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+pub async fn heads(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
     auth.permit(&Act::ReadAuditLog)?;
     let log = state.audit.clone();
     let heads = tokio::task::spawn_blocking(move || log.heads())
@@ -38,7 +42,7 @@ pub async fn heads(State(state): State<AppState>, auth: Auth) -> Result<Json<Val
 
 /// `GET /api/v1/audit/heads/latest`.
 pub async fn latest_head(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
 ) -> Result<Json<Value>, ApiError> {
     auth.permit(&Act::ReadAuditLog)?;
@@ -56,7 +60,10 @@ pub async fn latest_head(
 }
 
 /// `POST /api/v1/audit/heads`: signs and publishes a head over everything committed now.
-pub async fn publish(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+pub async fn publish(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
     auth.permit(&Act::PublishAuditHead)?;
     let log = state.audit.clone();
     let head = tokio::task::spawn_blocking(move || log.publish_head())
@@ -83,7 +90,7 @@ fn entry_json(e: &creditloop_audit::StoredEntry) -> Value {
 
 /// `GET /api/v1/audit/entries?from=&limit=`: entries in order, with their hashes.
 pub async fn entries(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<EntriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -101,7 +108,7 @@ pub async fn entries(
 
 /// `GET /api/v1/audit/entries/{seq}`.
 pub async fn entry(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Path(seq): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
@@ -128,7 +135,7 @@ pub struct InclusionQuery {
 
 /// `GET /api/v1/audit/proofs/inclusion?seq=&size=`: the audit path of an entry (RFC 6962 §2.1.1).
 pub async fn inclusion(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<InclusionQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -158,7 +165,7 @@ pub struct ConsistencyQuery {
 /// `GET /api/v1/audit/proofs/consistency?from=&to=`: the consistency proof between two tree sizes
 /// (RFC 6962 §2.1.2).
 pub async fn consistency(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<Json<Value>, ApiError> {

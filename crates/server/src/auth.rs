@@ -14,6 +14,7 @@
 //! administrator, with the actor `anonymous` in the audit log.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -121,10 +122,13 @@ pub fn open_access_principal() -> Principal {
     }
 }
 
-impl FromRequestParts<AppState> for Auth {
+impl FromRequestParts<Arc<AppState>> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         if let Some(p) = parts.extensions.get::<Auth>() {
             return Ok(p.clone());
         }
@@ -134,12 +138,12 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-impl FromRequestParts<AppState> for Required {
+impl FromRequestParts<Arc<AppState>> for Required {
     type Rejection = axum::response::Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &Arc<AppState>,
     ) -> Result<Self, axum::response::Response> {
         use axum::response::IntoResponse;
         match Auth::from_request_parts(parts, state).await {

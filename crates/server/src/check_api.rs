@@ -4,6 +4,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
+use std::sync::Arc;
 
 use crate::extract::{Json, Path, Query, RawBody};
 use axum::http::{HeaderMap, header};
@@ -40,7 +41,7 @@ fn check_error(e: CheckError) -> ApiError {
 /// records, implementing agency and legal basis, the records not counted and why, the catalogue and
 /// data versions, and the `receipt` under which the check is stored.
 pub async fn check(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Json(mut req): Json<CheckRequest>,
 ) -> Result<Response, ApiError> {
@@ -140,7 +141,7 @@ fn stored_json(c: &creditloop_store::StoredCheck) -> Value {
 
 /// `GET /api/v1/checks/{receipt}`: the check as stored, with its answer and feedback.
 pub async fn receipt(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -186,7 +187,7 @@ pub struct FeedbackRequest {
 /// `POST /api/v1/checks/{receipt}/feedback`: what the agency did. Once per check; the same feedback
 /// again is answered as a duplicate, a different one is a conflict.
 pub async fn feedback(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Path(id): Path<String>,
     Json(req): Json<FeedbackRequest>,
@@ -324,7 +325,7 @@ pub struct ListQuery {
 
 /// `GET /api/v1/checks?agency=&without_feedback=`: checks, newest first.
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -349,7 +350,7 @@ pub async fn list(
 /// `GET /api/v1/checks/overdue?agency=&working_days=`: checks still without feedback after the
 /// configured number of working days (default 5), oldest first.
 pub async fn overdue(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -398,7 +399,7 @@ pub struct BatchQuery {
 /// per input row. The batch's summary is in the `x-creditloop-batch` header of XLSX answers and in
 /// the server log.
 pub async fn batch(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Query(q): Query<BatchQuery>,
     headers: HeaderMap,

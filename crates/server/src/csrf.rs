@@ -19,6 +19,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -158,10 +159,13 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct FormToken(pub Option<String>);
 
-impl FromRequestParts<AppState> for FormToken {
+impl FromRequestParts<Arc<AppState>> for FormToken {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
         // Authentication puts the session it used into the extensions.
         Auth::from_request_parts(parts, state).await?;
         Ok(FormToken(

@@ -6,6 +6,7 @@
 //! [`Action::UnmaskedRead`] entry is durable in the audit log.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -63,7 +64,7 @@ pub fn index_query<'a>(index: &CheckIndex, pii: &PiiKey, subject: &'a str) -> Co
 /// `GET /api/v1/subjects/{code}/identity`: a natural person's resident number, unmasked. Audited
 /// before it is answered: no entry, no answer.
 pub async fn reveal(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Auth,
     Path(code): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

@@ -3,6 +3,7 @@
 //! build step). Every chart has its figures as a table beside it, for screen readers and print.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -51,7 +52,7 @@ fn first_of_month(d: NaiveDate) -> NaiveDate {
 }
 
 /// `GET /dashboard`.
-pub async fn page(State(state): State<AppState>, auth: crate::auth::Auth) -> PageResult {
+pub async fn page(State(state): State<Arc<AppState>>, auth: crate::auth::Auth) -> PageResult {
     auth.permit(&creditloop_domain::access::Act::ViewDashboard)?;
     let today = state.today();
     let from = first_of_month(today)

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use std::sync::Arc;
 
 use super::{Nav, PageResult, field, form_pairs, layout, see_other};
 use crate::AppState;
@@ -75,7 +76,7 @@ pub async fn page(auth: Auth, token: FormToken, RawQuery(raw): RawQuery) -> Page
 }
 
 /// `POST /login`.
-pub async fn submit(State(state): State<AppState>, body: Bytes) -> PageResult {
+pub async fn submit(State(state): State<Arc<AppState>>, body: Bytes) -> PageResult {
     let pairs = form_pairs(&body);
     let username = field(&pairs, "username").unwrap_or("");
     let password = pairs
@@ -115,7 +116,7 @@ pub async fn submit(State(state): State<AppState>, body: Bytes) -> PageResult {
 
 /// `POST /logout` (its CSRF token is checked by the guard before this runs).
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     session: Option<axum::extract::Extension<Option<WebSession>>>,
 ) -> PageResult {
     if let Some(axum::extract::Extension(Some(s))) = &session {

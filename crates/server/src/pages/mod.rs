@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use std::sync::Arc;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -24,7 +25,7 @@ mod workbench;
 pub(crate) use login::login_redirect;
 
 /// Every page route.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(portal::home))
         .route("/subjects/{key}", get(portal::subject))

@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use creditloop_domain::record::{Category, Detail, Nature};
 use creditloop_store::{ListMember, ListQuery, StoredRecord, SubjectSummary};
@@ -40,7 +41,7 @@ pub struct HomeQuery {
 }
 
 /// `GET /`: search by code first, then by part of the name; results below the form.
-pub async fn home(State(state): State<AppState>, Query(q): Query<HomeQuery>) -> PageResult {
+pub async fn home(State(state): State<Arc<AppState>>, Query(q): Query<HomeQuery>) -> PageResult {
     let query = q.q.unwrap_or_default().trim().to_string();
     let qq = query.clone();
     let st = state.clone();
@@ -111,7 +112,7 @@ pub(crate) fn credit_class_badge() -> Markup {
 
 /// `GET /subjects/{key}`: basic data, list memberships, licences and penalties inside their
 /// publicity windows, the credit class slot, and the entry points to objection, repair and report.
-pub async fn subject(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+pub async fn subject(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> PageResult {
     let store = state.store.clone();
     let today = state.today();
     let k = key.clone();
@@ -248,7 +249,7 @@ fn coming(state: &AppState, key: &str, what: &str, explain: &str) -> PageResult 
 }
 
 /// `GET /subjects/{key}/objection`: 信用异议, until that issue lands.
-pub async fn objection(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+pub async fn objection(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> PageResult {
     coming(
         &state,
         &key,
@@ -258,7 +259,7 @@ pub async fn objection(State(state): State<AppState>, Path(key): Path<String>) -
 }
 
 /// `GET /subjects/{key}/repair`: 信用修复, until that issue lands.
-pub async fn repair(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+pub async fn repair(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> PageResult {
     coming(
         &state,
         &key,
@@ -280,12 +281,12 @@ const BLACK: [Category; 3] = [
 ];
 
 /// `GET /lists/red`: 红名单.
-pub async fn red_list(State(state): State<AppState>, RawQuery(q): RawQuery) -> PageResult {
+pub async fn red_list(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> PageResult {
     list_page(state, ListKind::Red, q).await
 }
 
 /// `GET /lists/black`: 黑名单 (严重失信主体名单, 失信被执行人, 经营异常名录).
-pub async fn black_list(State(state): State<AppState>, RawQuery(q): RawQuery) -> PageResult {
+pub async fn black_list(State(state): State<Arc<AppState>>, RawQuery(q): RawQuery) -> PageResult {
     list_page(state, ListKind::Black, q).await
 }
 
@@ -302,7 +303,7 @@ fn parse_day(v: Option<&str>, what: &str, errors: &mut Vec<String>) -> Option<Na
     }
 }
 
-async fn list_page(state: AppState, kind: ListKind, raw: Option<String>) -> PageResult {
+async fn list_page(state: Arc<AppState>, kind: ListKind, raw: Option<String>) -> PageResult {
     let pairs = form_pairs(raw.as_deref().unwrap_or("").as_bytes());
     let mut errors = Vec::new();
     let list = field(&pairs, "list").and_then(Category::parse);

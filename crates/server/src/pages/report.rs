@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use maud::html;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use creditloop_store::{StoreError, StoredReport, SubjectProfile};
 
@@ -128,7 +129,7 @@ pub fn canonical(body: &ReportBody) -> Result<(String, String), serde_json::Erro
 
 /// `GET /subjects/{key}/report`: what the report holds, and the button that issues it.
 pub async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     token: crate::csrf::FormToken,
     Path(key): Path<String>,
 ) -> PageResult {
@@ -163,7 +164,7 @@ pub async fn confirm(
 }
 
 /// `POST /subjects/{key}/report`: issues and stores a report, then shows it.
-pub async fn issue(State(state): State<AppState>, Path(key): Path<String>) -> PageResult {
+pub async fn issue(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> PageResult {
     let store = state.store.clone();
     let today = state.today();
     let pii = state.pii.clone();
@@ -212,7 +213,7 @@ fn load(state: &AppState, number: &str) -> Result<Option<(StoredReport, ReportBo
 }
 
 /// `GET /reports/{number}`: the report, printable.
-pub async fn show(State(state): State<AppState>, Path(number): Path<String>) -> PageResult {
+pub async fn show(State(state): State<Arc<AppState>>, Path(number): Path<String>) -> PageResult {
     let st = state.clone();
     let n = number.clone();
     let found = tokio::task::spawn_blocking(move || load(&st, &n)).await??;
@@ -292,7 +293,10 @@ enum Verdict {
 }
 
 /// `GET /report/verify?number=&digest=`: confirms or refuses a report.
-pub async fn verify(State(state): State<AppState>, Query(q): Query<VerifyQuery>) -> PageResult {
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<VerifyQuery>,
+) -> PageResult {
     let number = q.number.unwrap_or_default().trim().to_string();
     let digest: String = q
         .digest

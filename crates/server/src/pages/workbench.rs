@@ -16,6 +16,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use creditloop_domain::calendar::WorkingCalendar;
 use creditloop_domain::catalogue::ScenarioRegistry;
@@ -133,7 +134,7 @@ async fn page_agency(
 
 /// `GET /workbench`: choose the agency; links to the workbench's pages.
 pub async fn home(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     RawQuery(raw): RawQuery,
@@ -223,7 +224,7 @@ const COUNTERPARTS: [&str; 3] = ["法人及非法人组织", "个体工商户", 
 
 /// `GET /workbench/submit`: the single-penalty form and the file upload.
 pub async fn submit_page(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     RawQuery(raw): RawQuery,
@@ -296,7 +297,7 @@ pub async fn submit_page(
 
 /// `POST /workbench/submit/form`: one penalty, as the API's JSON submission.
 pub async fn submit_form(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     body: Bytes,
@@ -346,7 +347,7 @@ pub async fn submit_form(
 
 /// `POST /workbench/submit/file`: a file, as the API's upload.
 pub async fn submit_file(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     mut mp: Multipart,
@@ -486,7 +487,7 @@ fn result_page(
 /// `GET /workbench/batches/{id}/rejects.csv`: the rejected rows of a batch, to correct and send
 /// again (the same CSV as the API's `Accept: text/csv`).
 pub async fn rejects_csv(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Path(id): Path<String>,
 ) -> PageResult {
@@ -524,7 +525,7 @@ pub async fn rejects_csv(
 
 /// `GET /workbench/submissions`: the agency's batches with their timeliness.
 pub async fn submissions(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     RawQuery(raw): RawQuery,
@@ -586,7 +587,7 @@ pub async fn submissions(
 
 /// `GET /workbench/check`: the credit check form.
 pub async fn check_page(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     RawQuery(raw): RawQuery,
@@ -627,7 +628,11 @@ pub async fn check_page(
 }
 
 /// `POST /workbench/check`: runs the check as the API does, then shows its receipt.
-pub async fn check_run(State(state): State<AppState>, auth: Required, body: Bytes) -> PageResult {
+pub async fn check_run(
+    State(state): State<Arc<AppState>>,
+    auth: Required,
+    body: Bytes,
+) -> PageResult {
     let pairs = form_pairs(&body);
     let agency = agency_of(&auth, &pairs);
     let st = state.clone();
@@ -659,7 +664,7 @@ pub async fn check_run(State(state): State<AppState>, auth: Required, body: Byte
 /// `GET /workbench/checks/{id}`: the check's decision, measures and receipt; the feedback form, or
 /// the feedback given.
 pub async fn check_result(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     Path(id): Path<String>,
@@ -803,7 +808,7 @@ pub async fn check_result(
 
 /// `POST /workbench/checks/{id}/feedback`: stores the feedback as the API does, then shows the check.
 pub async fn check_feedback(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     Path(id): Path<String>,
     body: Bytes,
@@ -831,7 +836,7 @@ pub async fn check_feedback(
 
 /// `GET /workbench/checks`: the agency's checks with their feedback and overdue marks.
 pub async fn checks_list(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     auth: Required,
     token: FormToken,
     RawQuery(raw): RawQuery,
