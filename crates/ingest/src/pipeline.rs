@@ -314,7 +314,14 @@ fn write_batches(
     rx: Receiver<Batch>,
     acks: SyncSender<(String, BatchOutcome)>,
 ) -> Result<(), creditloop_store::StoreError> {
-    store.write_batches(group_rows, &mut || rx.recv().ok(), &mut |id, outcome| {
+    let mut next = |wait: bool| {
+        if wait {
+            rx.recv().ok()
+        } else {
+            rx.try_recv().ok()
+        }
+    };
+    store.write_batches(group_rows, &mut next, &mut |id, outcome| {
         // The reader drains acknowledgements; if it has stopped listening, keep writing.
         let _ = acks.send((id, outcome));
     })

@@ -330,7 +330,10 @@ pub trait Store: Credentials + Send + Sync {
 
     /// Writes the batches `next` yields, in order, each as [`Store::write_batch`] would, but several
     /// in one transaction where the store gains by it (up to `group_rows` rows, accepted and
-    /// rejected, per transaction, or about five seconds of writing; a batch is never split). `done` gets
+    /// rejected, per transaction, or about five seconds of writing; a batch is never split).
+    /// `next(true)` waits for the next batch and gives `None` at the end; `next(false)` gives only a
+    /// batch that is ready now (`None`: none yet), so that a transaction is committed rather than
+    /// kept open while its source is slow. `done` gets
     /// each batch's id and outcome once the transaction that holds it is committed: a batch is
     /// durable when `done` has seen it. On an error the batches already passed to `done` stay
     /// written and those of the open transaction are not. Meant for a bulk load, whose writer may
@@ -338,11 +341,11 @@ pub trait Store: Credentials + Send + Sync {
     fn write_batches(
         &self,
         group_rows: usize,
-        next: &mut dyn FnMut() -> Option<Batch>,
+        next: &mut dyn FnMut(bool) -> Option<Batch>,
         done: &mut dyn FnMut(String, BatchOutcome),
     ) -> Result<()> {
         let _ = group_rows;
-        while let Some(batch) = next() {
+        while let Some(batch) = next(true) {
             let outcome = self.write_batch(&batch)?;
             done(batch.id, outcome);
         }

@@ -813,14 +813,12 @@ impl Store for PgStore {
     fn write_batches(
         &self,
         group_rows: usize,
-        next: &mut dyn FnMut() -> Option<Batch>,
+        next: &mut dyn FnMut(bool) -> Option<Batch>,
         done: &mut dyn FnMut(String, BatchOutcome),
     ) -> Result<()> {
         // Several batches per transaction, as for SQLite: fewer commits (each waits for the WAL
         // flush) and fewer rewrites of the randomly keyed index pages.
-        let mut ended = false;
-        while !ended {
-            let Some(mut batch) = next() else { break };
+        while let Some(mut batch) = next(true) {
             let mut written = Vec::new();
             {
                 let mut client = self.writer()?;
@@ -835,12 +833,11 @@ impl Store for PgStore {
                     if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
                         break;
                     }
-                    match next() {
+                    // Only a batch already waiting joins the transaction: the lock is never held
+                    // while the reader is still reading.
+                    match next(false) {
                         Some(b) => batch = b,
-                        None => {
-                            ended = true;
-                            break;
-                        }
+                        None => break,
                     }
                 }
                 tx.commit()?;

@@ -808,16 +808,14 @@ impl Store for SqliteStore {
     fn write_batches(
         &self,
         group_rows: usize,
-        next: &mut dyn FnMut() -> Option<Batch>,
+        next: &mut dyn FnMut(bool) -> Option<Batch>,
         done: &mut dyn FnMut(String, BatchOutcome),
     ) -> Result<()> {
         // Several batches per transaction: each commit writes every page it dirtied to the WAL, and
         // the leaves of the randomly keyed indexes (subjects, persons, identities, key hashes) are
         // dirtied by nearly every batch; fewer commits write them fewer times. The batches are
         // written (and freed) one by one, so memory does not grow with the group.
-        let mut ended = false;
-        while !ended {
-            let Some(mut batch) = next() else { break };
+        while let Some(mut batch) = next(true) {
             let mut written = Vec::new();
             {
                 let mut conn = self.writer()?;
@@ -831,12 +829,11 @@ impl Store for SqliteStore {
                     if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
                         break;
                     }
-                    match next() {
+                    // Only a batch already waiting joins the transaction: the lock is never held
+                    // while the reader is still reading.
+                    match next(false) {
                         Some(b) => batch = b,
-                        None => {
-                            ended = true;
-                            break;
-                        }
+                        None => break,
                     }
                 }
                 tx.commit()?;

@@ -1321,7 +1321,7 @@ fn grouped_batches_answer_as_one_by_one(ctx: &Ctx) {
     ]
     .into_iter();
     let mut done = Vec::new();
-    s.write_batches(4, &mut || queue.next(), &mut |id, o| {
+    s.write_batches(4, &mut |_| queue.next(), &mut |id, o| {
         done.push((id, o.counts))
     })
     .expect("write grouped");
@@ -1359,13 +1359,33 @@ fn grouped_batches_answer_as_one_by_one(ctx: &Ctx) {
     ]
     .into_iter();
     let mut done = Vec::new();
-    let failed = s.write_batches(4, &mut || queue.next(), &mut |id, _| done.push(id));
+    let failed = s.write_batches(4, &mut |_| queue.next(), &mut |id, _| done.push(id));
     assert!(failed.is_err(), "the broken batch fails");
     assert_eq!(done, ["c1", "c1-more"]);
     let t = s.totals().expect("totals");
     assert_eq!((t.versions, t.batches), (5, 6));
     assert!(s.record_history(&later.key).expect("history").is_empty());
     assert!(s.batch("c2").expect("read").is_none());
+
+    // A transaction is committed as soon as no batch is waiting: the store does not hold it open
+    // for a slow source, so here each batch is its own transaction.
+    let alone = penalty("杭市监罚〔2024〕10号", hangzhou(), date(2024, 3, 3), 1.0);
+    let mut broken = rejected(9);
+    broken.row = u64::MAX;
+    let mut queue = vec![
+        one_row_batch("e1", 5, &alone),
+        batch("e1-bad", "d5", at(5, 10), vec![], vec![broken]),
+    ]
+    .into_iter();
+    let mut done = Vec::new();
+    let failed = s.write_batches(
+        1_000_000,
+        &mut |wait| if wait { queue.next() } else { None },
+        &mut |id, _| done.push(id),
+    );
+    assert!(failed.is_err(), "the broken batch fails");
+    assert_eq!(done, ["e1"]);
+    assert_eq!(s.record_history(&alone.key).expect("history").len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
