@@ -89,10 +89,11 @@ const PAGE_SIZE: u32 = 16384;
 /// The writer's page cache, 256 MiB: the record indexes of a large import stay in memory.
 const WRITER_CACHE: &str = "PRAGMA cache_size = -262144;";
 
-/// The writer's page cache during a bulk load, 512 MiB: the randomly keyed subject, person and
+/// The writer's page cache during a bulk load, 384 MiB: the randomly keyed subject, person and
 /// identity indexes outgrow 256 MiB late in a Tianjin-scale file, and reading their pages back cost
-/// a tenth of the load (125.5 s against 113.7 s for 3.8 M rows, at 870 MiB resident, BENCHMARKS.md).
-const BULK_CACHE: &str = "PRAGMA cache_size = -524288;";
+/// a tenth of the load (3.8 M rows: 125.5 s with 256 MiB, 116.5 s with 384 MiB at 731 MiB resident,
+/// 114.5 s with 512 MiB at 927 MiB resident — too near the 1 GiB bound; BENCHMARKS.md).
+const BULK_CACHE: &str = "PRAGMA cache_size = -393216;";
 
 /// Reader connections of a file database. Reads are short, so a few suffice on a small machine.
 const READERS: usize = 4;
