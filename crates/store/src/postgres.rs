@@ -77,9 +77,13 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
 ];
 
-/// Advisory lock keys (arbitrary constants, "CLmigr" and "CLwrit").
+/// Advisory lock keys (arbitrary constants, "CLmigr", "CLwrit" and "CLbulk").
 const MIGRATION_LOCK: i64 = 0x434c_6d69_6772;
 const WRITE_LOCK: i64 = 0x434c_7772_6974;
+/// Held by a running bulk load's writer session (released with the session, however it ends), so
+/// that a store connecting meanwhile does not take the load's deferred indexes for those of a
+/// killed load and build them in the middle of it.
+const BULK_LOCK: i64 = 0x434c_6275_6c6b;
 
 /// Reader clients.
 const READERS: usize = 2;
@@ -98,7 +102,8 @@ impl PgStore {
         let config: Config = url.parse()?;
         let mut writer = connect_as(&config, Role::Writer)?;
         migrate(&mut writer)?;
-        ensure_indexes(&mut writer)?;
+        // Indexes missing while no load holds its lock were left by a killed load.
+        ensure_indexes_unless_loading(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| Ok(Mutex::new(connect_as(&config, Role::Reader)?)))
             .collect::<Result<Vec<_>>>()?;
@@ -163,6 +168,23 @@ fn connect_as(config: &Config, role: Role) -> Result<Client> {
         let _ = client.batch_execute("SET enable_seqscan = off");
     }
     Ok(client)
+}
+
+/// [`ensure_indexes`] when no bulk load holds [`BULK_LOCK`].
+fn ensure_indexes_unless_loading(client: &mut Client) -> Result<()> {
+    if try_lock(client, BULK_LOCK)? {
+        let built = ensure_indexes(client);
+        client.execute("SELECT pg_advisory_unlock($1)", &[&BULK_LOCK])?;
+        built?;
+    }
+    Ok(())
+}
+
+/// Takes a session-level advisory lock if it is free.
+fn try_lock(client: &mut Client, key: i64) -> Result<bool> {
+    Ok(client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
+        .try_get(0)?)
 }
 
 /// Builds the deferrable indexes that are missing: after a bulk load, or at connect after a bulk
@@ -851,6 +873,11 @@ impl Store for PgStore {
 
     fn begin_bulk_load(&self) -> Result<()> {
         let mut client = self.writer()?;
+        // Re-entrant within this session (a second begin); held until the end.
+        if !try_lock(&mut client, BULK_LOCK)? {
+            // Another load runs: this one keeps the indexes up as it goes.
+            return Ok(());
+        }
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
         // Only into an empty table, as for SQLite: rebuilding indexes over rows already held would
@@ -869,7 +896,10 @@ impl Store for PgStore {
 
     fn end_bulk_load(&self) -> Result<()> {
         let mut client = self.writer()?;
-        ensure_indexes(&mut client)
+        // Every hold of this session (one per begin) is given back.
+        client.execute("SELECT pg_advisory_unlock_all()", &[])?;
+        // Unless another load runs now: its own end builds them.
+        ensure_indexes_unless_loading(&mut client)
     }
 
     fn batch(&self, id: &str) -> Result<Option<BatchSummary>> {

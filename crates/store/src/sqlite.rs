@@ -120,6 +120,74 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     checkpointer: Checkpointer,
+    /// `PATH-bulk`, whose lock marks a running bulk load ([`BulkMark`]); `None` for `:memory:`.
+    bulk_mark: Option<BulkMark>,
+}
+
+/// A file beside the database whose exclusive lock a bulk load holds while it runs, so that a store
+/// opened meanwhile (another process, or another store in this one) does not take the load's
+/// deferred indexes for those of a killed load and build them in the middle of it. The operating
+/// system drops the lock when the loading process dies, however it dies.
+struct BulkMark {
+    path: std::path::PathBuf,
+    held: Mutex<Option<std::fs::File>>,
+}
+
+impl BulkMark {
+    fn beside(db: &Path) -> Self {
+        let mut name = db.as_os_str().to_owned();
+        name.push("-bulk");
+        BulkMark {
+            path: name.into(),
+            held: Mutex::new(None),
+        }
+    }
+
+    /// Whether some bulk load holds the mark now. An unreadable mark counts as none: the indexes
+    /// are then rebuilt, which is always correct, only slower for a load that runs.
+    fn taken(&self) -> bool {
+        match std::fs::File::open(&self.path) {
+            Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
+    /// Takes the mark for this store's load; `false` when another load holds it.
+    fn take(&self) -> Result<bool> {
+        let mut held = self
+            .held
+            .lock()
+            .map_err(|_| StoreError::Other("bulk-load mark lock poisoned".into()))?;
+        if held.is_some() {
+            return Ok(true);
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| StoreError::Other(format!("{}: {e}", self.path.display())))?;
+        match f.try_lock() {
+            Ok(()) => {
+                *held = Some(f);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(StoreError::Other(format!("{}: {e}", self.path.display())))
+            }
+        }
+    }
+
+    /// Gives the mark back (a no-op when this store does not hold it).
+    fn release(&self) {
+        if let Ok(mut held) = self.held.lock()
+            && held.take().is_some()
+        {
+            // Unlocked by closing; the file goes so no stray mark stays beside the database.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Copies committed WAL pages into the database file on its own thread and connection, so a commit
@@ -201,7 +269,11 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer, true)?;
         migrate(&mut writer)?;
-        ensure_indexes(&writer)?;
+        let bulk_mark = (!memory).then(|| BulkMark::beside(path));
+        // Indexes missing while no load holds the mark were left by a killed load.
+        if !bulk_mark.as_ref().is_some_and(BulkMark::taken) {
+            ensure_indexes(&writer)?;
+        }
         let readers = if memory {
             Vec::new()
         } else {
@@ -230,6 +302,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             checkpointer,
+            bulk_mark,
         })
     }
 
@@ -848,6 +921,12 @@ impl Store for SqliteStore {
     }
 
     fn begin_bulk_load(&self) -> Result<()> {
+        if let Some(mark) = &self.bulk_mark
+            && !mark.take()?
+        {
+            // Another load runs: this one keeps the indexes up as it goes.
+            return Ok(());
+        }
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Only into an empty table: rebuilding the indexes of rows already held would cost more
@@ -866,8 +945,14 @@ impl Store for SqliteStore {
     }
 
     fn end_bulk_load(&self) -> Result<()> {
+        if let Some(mark) = &self.bulk_mark {
+            mark.release();
+        }
         let conn = self.writer()?;
-        ensure_indexes(&conn)?;
+        // Unless another load runs now: its own end builds them.
+        if !self.bulk_mark.as_ref().is_some_and(BulkMark::taken) {
+            ensure_indexes(&conn)?;
+        }
         conn.execute_batch(WRITER_CACHE)?;
         drop(conn);
         self.checkpointer.committed();

@@ -2253,6 +2253,39 @@ fn sqlite_bulk_load_defers_and_rebuilds_indexes() {
         loader.end_bulk_load().expect("end");
         assert_eq!(other.totals().expect("totals").versions, 3);
     }
+    // A store opened while a load runs leaves the load's indexes deferred, and a load it begins
+    // meanwhile defers and builds nothing; the running load's end builds them.
+    let path4 = dir.path().join("running.db");
+    {
+        let loader = creditloop_store::sqlite::SqliteStore::open(&path4).expect("open");
+        loader.begin_bulk_load().expect("begin");
+        loader.write_batch(&first_batch()).expect("write");
+        let during = creditloop_store::sqlite::SqliteStore::open(&path4).expect("open during");
+        let deferred = vec!["records_key_hash".to_string()];
+        assert_eq!(indexes_of(&path4), deferred, "opening did not rebuild");
+        during.begin_bulk_load().expect("begin a second load");
+        let late = penalty("杭市监罚〔2024〕7号", hangzhou(), date(2024, 3, 5), 1.0);
+        during
+            .write_batch(&one_row_batch("late", 2, &late))
+            .expect("write");
+        during.end_bulk_load().expect("end the second load");
+        assert_eq!(
+            indexes_of(&path4),
+            deferred,
+            "the running load's stay deferred"
+        );
+        loader.end_bulk_load().expect("end");
+        assert_eq!(indexes_of(&path4), all);
+        assert!(
+            !dir.path().join("running.db-bulk").exists(),
+            "no stray mark"
+        );
+        let p = during
+            .subject(&key_of(HANGZHOU))
+            .expect("read")
+            .expect("stored");
+        assert_eq!(p.records.len(), 3);
+    }
     let path2 = dir.path().join("killed.db");
     {
         let s = creditloop_store::sqlite::SqliteStore::open(&path2).expect("open");
@@ -2386,4 +2419,24 @@ fn postgres_bulk_load_defers_and_rebuilds_indexes() {
     s.begin_bulk_load().expect("begin over a full table");
     assert_eq!(indexes(), all);
     s.end_bulk_load().expect("end");
+    drop(s);
+
+    // While a load runs (it holds its lock), connecting leaves its indexes deferred, and a load
+    // begun meanwhile defers and builds nothing; the running load's end builds them.
+    {
+        let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+        c.batch_execute("DELETE FROM records")
+            .expect("empty the table");
+    }
+    let deferred = vec!["records_key_hash".to_string()];
+    let loader = ctx.store();
+    loader.begin_bulk_load().expect("begin");
+    assert_eq!(indexes(), deferred);
+    let during = ctx.store();
+    assert_eq!(indexes(), deferred, "connecting did not rebuild");
+    during.begin_bulk_load().expect("begin a second load");
+    during.end_bulk_load().expect("end the second load");
+    assert_eq!(indexes(), deferred, "the running load's stay deferred");
+    loader.end_bulk_load().expect("end");
+    assert_eq!(indexes(), all, "the running load's end built them");
 }
