@@ -333,11 +333,11 @@ pub trait Store: Credentials + Send + Sync {
     /// rejected, per transaction, or about five seconds of writing; a batch is never split).
     /// `next(true)` waits for the next batch and gives `None` at the end; `next(false)` gives only a
     /// batch that is ready now (`None`: none yet), so that a transaction is committed rather than
-    /// kept open while its source is slow. `done` gets
-    /// each batch's id and outcome once the transaction that holds it is committed: a batch is
-    /// durable when `done` has seen it. On an error the batches already passed to `done` stay
-    /// written and those of the open transaction are not. Meant for a bulk load, whose writer may
-    /// keep other writers waiting for one transaction.
+    /// kept open while its source is slow. `done` gets each batch's id and outcome once the
+    /// transaction that holds it is committed: a batch is durable when `done` has seen it. On an
+    /// error the batches already passed to `done` stay written and those of the open transaction
+    /// are not. Meant for a bulk load, whose writer may keep other writers waiting for one
+    /// transaction.
     fn write_batches(
         &self,
         group_rows: usize,
