@@ -471,6 +471,34 @@ pub(crate) const LEGACY_PERSONS_SQL: &str =
 /// Key check values are stored under this name in `pii_meta`.
 pub(crate) const PII_KEY_CHECK: &str = "key_check";
 
+/// Fills one transaction of [`Store::write_batches`], for both backends: writes `first`, then each
+/// batch already waiting, until `group_rows` rows or [`GROUP_MAX_OPEN`]. Returns what to
+/// acknowledge once the caller has committed.
+pub(crate) fn fill_group(
+    mut batch: Batch,
+    group_rows: usize,
+    next: &mut dyn FnMut(bool) -> Option<Batch>,
+    write: &mut dyn FnMut(&Batch) -> Result<IntakeCounts>,
+) -> Result<Vec<(String, BatchOutcome)>> {
+    let opened = std::time::Instant::now();
+    let mut rows = 0;
+    let mut written = Vec::new();
+    loop {
+        rows += batch.accepted.len() + batch.rejected.len();
+        let counts = write(&batch)?;
+        written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
+        if rows >= group_rows || opened.elapsed() >= GROUP_MAX_OPEN {
+            return Ok(written);
+        }
+        // Only a batch already waiting joins the transaction: the lock is never held while the
+        // reader is still reading.
+        match next(false) {
+            Some(b) => batch = b,
+            None => return Ok(written),
+        }
+    }
+}
+
 /// How long [`Store::write_batches`] keeps one transaction open at most (it commits after the batch
 /// that passes it): other writers of the store wait for it, within their 30 s busy timeout even on a
 /// disk several times slower than this one.

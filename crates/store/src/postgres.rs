@@ -838,32 +838,19 @@ impl Store for PgStore {
         next: &mut dyn FnMut(bool) -> Option<Batch>,
         done: &mut dyn FnMut(String, BatchOutcome),
     ) -> Result<()> {
-        // Several batches per transaction, as for SQLite: fewer commits (each waits for the WAL
-        // flush) and fewer rewrites of the randomly keyed index pages.
-        while let Some(mut batch) = next(true) {
-            let mut written = Vec::new();
-            {
+        // Several batches per transaction, as for SQLite, so both backends acknowledge alike; here it
+        // measured neither faster nor slower (BENCHMARKS.md).
+        while let Some(first) = next(true) {
+            let written = {
                 let mut client = self.writer()?;
                 let mut tx = client.transaction()?;
                 tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-                let opened = std::time::Instant::now();
-                let mut rows = 0;
-                loop {
-                    rows += batch.accepted.len() + batch.rejected.len();
-                    let counts = write_batch_in(&mut tx, &batch)?;
-                    written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
-                    if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
-                        break;
-                    }
-                    // Only a batch already waiting joins the transaction: the lock is never held
-                    // while the reader is still reading.
-                    match next(false) {
-                        Some(b) => batch = b,
-                        None => break,
-                    }
-                }
+                let written = crate::fill_group(first, group_rows, next, &mut |b| {
+                    write_batch_in(&mut tx, b)
+                })?;
                 tx.commit()?;
-            }
+                written
+            };
             for (id, outcome) in written {
                 done(id, outcome);
             }

@@ -889,29 +889,15 @@ impl Store for SqliteStore {
         // the leaves of the randomly keyed indexes (subjects, persons, identities, key hashes) are
         // dirtied by nearly every batch; fewer commits write them fewer times. The batches are
         // written (and freed) one by one, so memory does not grow with the group.
-        while let Some(mut batch) = next(true) {
-            let mut written = Vec::new();
-            {
+        while let Some(first) = next(true) {
+            let written = {
                 let mut conn = self.writer()?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let opened = std::time::Instant::now();
-                let mut rows = 0;
-                loop {
-                    rows += batch.accepted.len() + batch.rejected.len();
-                    let counts = write_batch_in(&tx, &batch)?;
-                    written.push((std::mem::take(&mut batch.id), BatchOutcome { counts }));
-                    if rows >= group_rows || opened.elapsed() >= crate::GROUP_MAX_OPEN {
-                        break;
-                    }
-                    // Only a batch already waiting joins the transaction: the lock is never held
-                    // while the reader is still reading.
-                    match next(false) {
-                        Some(b) => batch = b,
-                        None => break,
-                    }
-                }
+                let written =
+                    crate::fill_group(first, group_rows, next, &mut |b| write_batch_in(&tx, b))?;
                 tx.commit()?;
-            }
+                written
+            };
             self.checkpointer.committed();
             for (id, outcome) in written {
                 done(id, outcome);
