@@ -357,6 +357,11 @@ fn configure(conn: &Connection, writer: bool) -> Result<()> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    // With nothing pending, no write lock is taken: opening a store then never waits behind
+    // another process's long write transaction (an import's).
+    if all_applied(conn)? {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -382,6 +387,24 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Whether every migration is recorded as applied, read without a write lock.
+fn all_applied(conn: &Connection) -> Result<bool> {
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table'
+             AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !known {
+        return Ok(false);
+    }
+    let mut st = conn.prepare("SELECT version FROM schema_migrations")?;
+    let applied: Vec<i64> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
 }
 
 /// `YYYY-MM-DD` without allocating: dates are bound four times per record.

@@ -2315,6 +2315,32 @@ fn sqlite_bulk_load_defers_and_rebuilds_indexes() {
     assert_eq!(n, 2, "reopening rebuilt the deferred indexes");
 }
 
+/// Opening a store whose migrations are all applied takes no write lock, so it does not wait behind
+/// another connection's write transaction (an import's). Were it to wait, it would wait the whole
+/// 30 s busy timeout here, as the lock is held until the store has opened.
+#[test]
+fn sqlite_open_does_not_wait_for_the_write_lock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("locked.db");
+    drop(creditloop_store::sqlite::SqliteStore::open(&path).expect("create"));
+    let holder = rusqlite::Connection::open(&path).expect("open");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let opened = creditloop_store::sqlite::SqliteStore::open(&p)
+            .map(|s| s.totals().expect("read while the lock is held").records);
+        let _ = tx.send(opened.is_ok());
+    });
+    let opened = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the store opened while another connection held the write lock");
+    assert!(opened);
+    holder.execute_batch("COMMIT").expect("release");
+}
+
 #[test]
 fn database_url_rewrite() {
     assert_eq!(
