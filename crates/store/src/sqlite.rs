@@ -370,11 +370,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
              applied_at TEXT NOT NULL
          )",
     )?;
-    let applied: Vec<i64> = {
-        let mut st = tx.prepare("SELECT version FROM schema_migrations")?;
-        st.query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
-    };
+    let applied = applied_versions(&tx)?;
     for &(version, name, sql) in MIGRATIONS {
         if applied.contains(&version) {
             continue;
@@ -400,11 +396,16 @@ fn all_applied(conn: &Connection) -> Result<bool> {
     if !known {
         return Ok(false);
     }
+    let applied = applied_versions(conn)?;
+    Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
+}
+
+fn applied_versions(conn: &Connection) -> Result<Vec<i64>> {
     let mut st = conn.prepare("SELECT version FROM schema_migrations")?;
-    let applied: Vec<i64> = st
+    let applied = st
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
+    Ok(applied)
 }
 
 /// `YYYY-MM-DD` without allocating: dates are bound four times per record.
