@@ -17,6 +17,7 @@ use creditloop_domain::record::{Category, CreditRecord, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 pub mod access;
+pub mod body;
 mod plan;
 pub mod postgres;
 pub mod sqlite;

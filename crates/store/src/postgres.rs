@@ -706,7 +706,7 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
     }
 
     // Rows are encoded in pieces by a helper thread while this one probes and writes.
-    let pipeline = Pipeline::new(rows);
+    let pipeline = Pipeline::new(rows, plan::BodyForm::Json);
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
         if pipeline.wants_helper() {

@@ -437,13 +437,13 @@ impl IsoDate {
     }
 }
 
-/// JSON written by serde_json, bound as TEXT without validating its UTF-8 again.
-struct JsonText<'a>(&'a [u8]);
+/// A record body as the pipeline encoded it: a zstd frame, stored as a blob ([`crate::body`]).
+struct StoredBody<'a>(&'a [u8]);
 
-impl rusqlite::ToSql for JsonText<'_> {
+impl rusqlite::ToSql for StoredBody<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Text(self.0),
+            rusqlite::types::ValueRef::Blob(self.0),
         ))
     }
 }
@@ -479,7 +479,7 @@ const RECORD_COLUMNS: &str =
 fn stored_record(r: &Row<'_>) -> Result<StoredRecord> {
     let submitted_on: String = r.get(4)?;
     let deadline: String = r.get(6)?;
-    let body: String = r.get(8)?;
+    let body = crate::body::body_json(stored_body(r.get_ref(8)?)?)?;
     Ok(StoredRecord {
         id: r.get(0)?,
         version: r.get(1)?,
@@ -491,8 +491,34 @@ fn stored_record(r: &Row<'_>) -> Result<StoredRecord> {
             deadline: parse_date(&deadline)?,
             late: r.get(7)?,
         },
-        record: serde_json::from_str(&body).map_err(|e| corrupt_json("record body", e))?,
+        record: serde_json::from_slice(&body).map_err(|e| corrupt_json("record body", e))?,
     })
+}
+
+/// The bytes of a stored body: text (JSON, written before compression) or a blob (a zstd frame).
+fn stored_body(v: rusqlite::types::ValueRef<'_>) -> Result<&[u8]> {
+    match v {
+        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => Ok(t),
+        other => Err(StoreError::Corrupt(format!(
+            "record body of type {:?}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// The list name (名单名称) in a record body, for the check index.
+fn list_name(stored: &[u8]) -> Result<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        detail: Option<Detail>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        list_name: Option<String>,
+    }
+    let json = crate::body::body_json(stored)?;
+    let body: Body = serde_json::from_slice(&json).map_err(|e| corrupt_json("record body", e))?;
+    Ok(body.detail.and_then(|d| d.list_name))
 }
 
 fn subject_summary(key: String, name: String, kind: &str, codes: &str) -> Result<SubjectSummary> {
@@ -673,7 +699,7 @@ fn write_planned(
                 IsoDate::new(t.deadline).as_str(),
                 t.late,
                 batch.id,
-                JsonText(enc.body(j)?),
+                StoredBody(enc.body(j)?),
             ])?;
         }
         if !plan.superseded.is_empty() {
@@ -829,7 +855,7 @@ fn write_batch_in(tx: &Connection, batch: &Batch) -> Result<IntakeCounts> {
     let received_at = timestamp(batch.received_at);
 
     // Rows are encoded in pieces by a helper thread while this one probes and writes.
-    let pipeline = Pipeline::new(rows);
+    let pipeline = Pipeline::new(rows, plan::BodyForm::Compressed);
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
         if pipeline.wants_helper() {
@@ -1180,8 +1206,7 @@ impl Store for SqliteStore {
                 "SELECT r.id, r.subject_key, r.subject_name, r.source, r.category, r.doc_no,
                         r.nature, r.severity, r.status, r.decision_date, r.publicity_until,
                         r.version,
-                        CASE WHEN r.category IN {LIST_CATEGORIES_SQL}
-                             THEN json_extract(r.body, '$.detail.list_name') END,
+                        CASE WHEN r.category IN {LIST_CATEGORIES_SQL} THEN r.body END,
                         CASE WHEN r.version > 1 THEN
                             (SELECT p.subject_key FROM records p
                              WHERE p.key_hash = r.key_hash AND p.source = r.source
@@ -1204,7 +1229,10 @@ impl Store for SqliteStore {
                     r.get_ref(8)?.as_str().map_err(corrupt_sql)?,
                     parse_date(&decision)?,
                     parse_date(&until)?,
-                    r.get(12)?,
+                    match r.get_ref(12)? {
+                        rusqlite::types::ValueRef::Null => None,
+                        v => list_name(stored_body(v)?)?,
+                    },
                 )?;
                 let previous: Option<String> = r.get(13)?;
                 cursor = cursor.max(id);

@@ -1542,6 +1542,55 @@ fn listing(
     r
 }
 
+/// The check index learns a list entry's list name (名单名称) from the stored body, and every
+/// record's facts come back as they went in.
+fn index_feed_carries_list_names(ctx: &Ctx) {
+    let s = ctx.store();
+    let entry = listing(
+        "YZ-1",
+        company(SHENZHEN, "深圳南山科技有限公司"),
+        Category::SeriousDishonestList,
+        date(2024, 1, 5),
+        date(2030, 1, 1),
+        RecordStatus::Active,
+    );
+    let plain = penalty("杭市监罚〔2024〕9号", hangzhou(), date(2024, 3, 1), 2.5);
+    s.write_batch(&batch(
+        "b-lists",
+        "d-lists",
+        at(1, 9),
+        vec![
+            accepted(1, entry.clone(), false),
+            accepted(2, plain.clone(), false),
+        ],
+        vec![],
+    ))
+    .expect("write");
+    let mut seen = Vec::new();
+    s.index_feed(0, &mut |item| {
+        if let IndexFeed::Record { record, .. } = item {
+            seen.push((record.key.doc_no.clone(), record.list_name.clone()));
+        }
+    })
+    .expect("feed");
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("YZ-1".to_string(), Some("严重违法失信名单".to_string())),
+            ("杭市监罚〔2024〕9号".to_string(), None),
+        ]
+    );
+    assert_eq!(
+        s.record_history(&entry.key).expect("history")[0].record,
+        entry
+    );
+    assert_eq!(
+        s.record_history(&plain.key).expect("history")[0].record,
+        plain
+    );
+}
+
 fn list_query(categories: Vec<Category>, on: NaiveDate) -> ListQuery {
     ListQuery {
         categories,
@@ -2168,6 +2217,7 @@ conformance!(
     check_ids_are_unique_and_ordered,
     catalogue_versions_are_kept,
     list_members_page_public_entries,
+    index_feed_carries_list_names,
     subject_names_and_agency_batches,
     credit_reports_are_kept,
     dashboard_stats,
@@ -2180,6 +2230,76 @@ conformance!(
     bulk_load_keeps_every_answer,
     grouped_batches_answer_as_one_by_one,
 );
+
+/// SQLite stores record bodies as zstd frames with the shipped dictionary, about a sixth of their
+/// JSON; bodies stored as JSON text by earlier versions are read as before, by every reader.
+#[test]
+fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bodies.db");
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("open");
+    let entry = listing(
+        "YZ-2",
+        company(SHENZHEN, "深圳南山科技有限公司"),
+        Category::SeriousDishonestList,
+        date(2024, 1, 5),
+        date(2030, 1, 1),
+        RecordStatus::Active,
+    );
+    s.write_batch(&batch(
+        "b-old",
+        "d-old",
+        at(1, 9),
+        vec![accepted(1, entry.clone(), false)],
+        vec![],
+    ))
+    .expect("write");
+    let c = rusqlite::Connection::open(&path).expect("open raw");
+    let (kind, stored): (String, Vec<u8>) = c
+        .query_row("SELECT typeof(body), body FROM records", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("body");
+    assert_eq!(kind, "blob");
+    let json = serde_json::to_vec(&entry).expect("json");
+    assert!(
+        stored.len() * 3 < json.len(),
+        "{} of {}",
+        stored.len(),
+        json.len()
+    );
+    assert_eq!(
+        &*creditloop_store::body::body_json(&stored).expect("decode"),
+        json.as_slice()
+    );
+    // As a store of an earlier version left it: the JSON itself, as text.
+    c.execute(
+        "UPDATE records SET body = ?1",
+        [std::str::from_utf8(&json).expect("utf-8")],
+    )
+    .expect("to text");
+    let history = s.record_history(&entry.key).expect("history");
+    assert_eq!(history[0].record, entry);
+    let mut names = Vec::new();
+    s.index_feed(0, &mut |item| {
+        if let IndexFeed::Record { record, .. } = item {
+            names.push(record.list_name);
+        }
+    })
+    .expect("feed");
+    assert_eq!(names, vec![Some("严重违法失信名单".to_string())]);
+    // The same record sent again is a duplicate whichever form its body is stored in.
+    let again = s
+        .write_batch(&batch(
+            "b-old-2",
+            "d-old",
+            at(2, 9),
+            vec![accepted(1, entry, false)],
+            vec![],
+        ))
+        .expect("again");
+    assert_eq!(again.counts.duplicates, 1);
+}
 
 /// The names of the indexes of `records` in the SQLite file at `path`.
 fn indexes_of(path: &std::path::Path) -> Vec<String> {

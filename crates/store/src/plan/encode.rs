@@ -20,9 +20,9 @@ const PIECE_ROWS: usize = 256;
 /// saves.
 pub(crate) const HELPER_MIN_ROWS: usize = 2048;
 
-/// One encoded piece: the stored body (JSON of the record), its digest and the subject key of each
-/// row. The bodies share one buffer. The SHA-256 of a body is exactly
-/// [`creditloop_domain::record::CreditRecord::content_digest`].
+/// One encoded piece: the stored body (JSON of the record, or its compressed form, see
+/// [`crate::body`]), the digest and the subject key of each row. The bodies share one buffer. The
+/// digest is the SHA-256 of the JSON, exactly [`creditloop_domain::record::CreditRecord::content_digest`].
 pub(crate) struct Encoded {
     pub digests: Vec<[u8; 32]>,
     pub subject_keys: Vec<String>,
@@ -32,8 +32,8 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    /// The body of row `i` of the piece: JSON text as serde_json wrote it (UTF-8), kept as bytes so
-    /// that binding it needs no second validation.
+    /// The stored body of row `i` of the piece: JSON text as serde_json wrote it (UTF-8), kept as
+    /// bytes so that binding it needs no second validation, or its zstd frame.
     pub fn body(&self, i: usize) -> Result<&[u8], StoreError> {
         self.spans
             .get(i)
@@ -42,21 +42,42 @@ impl Encoded {
     }
 }
 
-fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
+/// How bodies are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyForm {
+    /// JSON text (PostgreSQL, whose TOAST compresses what is large).
+    Json,
+    /// A zstd frame of the JSON with the shipped dictionary ([`crate::body`]).
+    Compressed,
+}
+
+fn encode(rows: &[AcceptedRow], form: BodyForm) -> Result<Encoded, String> {
+    let per_row = if form == BodyForm::Json { 1280 } else { 256 };
     let mut out = Encoded {
         digests: Vec::with_capacity(rows.len()),
         subject_keys: Vec::with_capacity(rows.len()),
-        buffer: Vec::with_capacity(rows.len() * 1280),
+        buffer: Vec::with_capacity(rows.len() * per_row),
         spans: Vec::with_capacity(rows.len()),
     };
+    let mut json = Vec::with_capacity(2048);
     for row in rows {
         let start = out.buffer.len();
-        serde_json::to_writer(&mut out.buffer, &row.record)
+        let target = if form == BodyForm::Json {
+            &mut out.buffer
+        } else {
+            json.clear();
+            &mut json
+        };
+        let json_start = target.len();
+        serde_json::to_writer(&mut *target, &row.record)
             .map_err(|e| format!("cannot serialise record of row {}: {e}", row.row))?;
-        let end = out.buffer.len();
         out.digests
-            .push(Sha256::digest(&out.buffer[start..end]).into());
-        out.spans.push((start, end));
+            .push(Sha256::digest(&target[json_start..]).into());
+        if form == BodyForm::Compressed {
+            crate::body::compress_into(&json, &mut out.buffer)
+                .map_err(|e| format!("cannot compress record of row {}: {e}", row.row))?;
+        }
+        out.spans.push((start, out.buffer.len()));
         out.subject_keys.push(row.record.subject.key().0);
     }
     Ok(out)
@@ -65,6 +86,7 @@ fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
 /// The pieces of one batch, encoded on demand.
 pub(crate) struct Pipeline<'a> {
     rows: &'a [AcceptedRow],
+    form: BodyForm,
     /// The next piece nobody has taken.
     next: AtomicUsize,
     pieces: Vec<OnceLock<Result<Encoded, String>>>,
@@ -75,9 +97,10 @@ pub(crate) struct Pipeline<'a> {
 }
 
 impl<'a> Pipeline<'a> {
-    pub fn new(rows: &'a [AcceptedRow]) -> Self {
+    pub fn new(rows: &'a [AcceptedRow], form: BodyForm) -> Self {
         Pipeline {
             rows,
+            form,
             next: AtomicUsize::new(0),
             pieces: (0..rows.len().div_ceil(PIECE_ROWS))
                 .map(|_| OnceLock::new())
@@ -104,7 +127,7 @@ impl<'a> Pipeline<'a> {
         let end = (start + PIECE_ROWS).min(self.rows.len());
         // A panic while encoding must not leave a waiter waiting for this piece forever.
         let rows = &self.rows[start..end];
-        let result = std::panic::catch_unwind(|| encode(rows))
+        let result = std::panic::catch_unwind(|| encode(rows, self.form))
             .unwrap_or_else(|_| Err(format!("internal: encoding rows {start}..{end} panicked")));
         let _ = slot.set(result);
         // Under the lock, so a waiter that just found the slot empty is already waiting.
@@ -184,8 +207,13 @@ mod tests {
     #[test]
     fn pieces_match_the_records_with_and_without_helper() {
         let rows = sample_rows(HELPER_MIN_ROWS + 7);
-        for helper in [false, true] {
-            let p = Pipeline::new(&rows);
+        for (helper, form) in [
+            (false, BodyForm::Json),
+            (true, BodyForm::Json),
+            (false, BodyForm::Compressed),
+            (true, BodyForm::Compressed),
+        ] {
+            let p = Pipeline::new(&rows, form);
             std::thread::scope(|s| {
                 if helper {
                     s.spawn(|| p.help());
@@ -194,8 +222,12 @@ mod tests {
                 for i in (0..rows.len()).rev() {
                     let (piece, j) = p.row(i).expect("row");
                     let r = &rows[i].record;
+                    let body = piece.body(j).expect("body");
+                    if form == BodyForm::Compressed {
+                        assert!(body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "a zstd frame");
+                    }
                     assert_eq!(
-                        piece.body(j).expect("body"),
+                        &*crate::body::body_json(body).expect("json of body"),
                         serde_json::to_vec(r).expect("json").as_slice()
                     );
                     assert_eq!(piece.digests[j], r.content_digest());
@@ -210,7 +242,7 @@ mod tests {
 
     #[test]
     fn empty_batch() {
-        let p = Pipeline::new(&[]);
+        let p = Pipeline::new(&[], BodyForm::Compressed);
         p.help();
         assert!(p.subject_keys().expect("keys").is_empty());
         assert!(p.row(0).is_err());
