@@ -113,9 +113,93 @@ const WAL_LIMIT_BYTES: i64 = 256 << 20;
 /// 250 ms the checkpoints grew large enough to stall commits behind their writes (p99 6 → 21 ms).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 
+/// Most entries [`WriteMemo`] holds (about 30 bytes each) before it starts over.
+const MEMO_MAX_ENTRIES: usize = 6_000_000;
+
+/// What this store's writer connection has already written about subjects, so that a record of a
+/// subject seen before (three in four rows of a whole province's penalty file) costs no subject,
+/// person, code or identity statement whose effect is already in the database. Each of those writes
+/// is idempotent once made — writing the same subject content again, the same person link again, or
+/// a code or identity already held changes nothing — so skipping a write the memo holds leaves the
+/// database exactly as executing it would, provided nothing else wrote in between: `PRAGMA
+/// data_version` tells when another connection committed, and the memo then starts over, as it does
+/// after any failed transaction.
+#[derive(Default)]
+struct WriteMemo {
+    data_version: Option<i64>,
+    /// Subject key → digest of the content last written for it (the upsert replaces the name, so
+    /// only the latest content makes a repeat a no-op).
+    subjects: HashMap<u128, u64>,
+    /// Person links, codes and identities written (each write only fills in or inserts once).
+    written: std::collections::HashSet<u128>,
+}
+
+fn memo_hash(parts: &[&[u8]]) -> u128 {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut a = DefaultHasher::new();
+    let mut b = DefaultHasher::new();
+    b.write_u8(0x5a);
+    for p in parts {
+        a.write(p);
+        a.write_u8(0xff);
+        b.write(p);
+        b.write_u8(0xff);
+    }
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+impl WriteMemo {
+    /// Inside a write transaction: forgets everything when another connection committed since.
+    fn sync(&mut self, tx: &Connection) -> Result<()> {
+        let v: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if self.data_version != Some(v) || self.len() > MEMO_MAX_ENTRIES {
+            self.clear();
+            self.data_version = Some(v);
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.data_version = None;
+        self.subjects = HashMap::new();
+        self.written = std::collections::HashSet::new();
+    }
+
+    fn len(&self) -> usize {
+        self.subjects.len() + self.written.len()
+    }
+
+    /// Whether subject `key` was last written with `content`; records it as written either way.
+    fn subject_seen(&mut self, key: &str, content: &[&[u8]]) -> bool {
+        let k = memo_hash(&[b"s", key.as_bytes()]);
+        let c = memo_hash(content) as u64;
+        self.subjects.insert(k, c) == Some(c)
+    }
+
+    /// Whether this write (person link, code, identity) was made before; records it either way.
+    fn seen(&mut self, parts: &[&[u8]]) -> bool {
+        !self.written.insert(memo_hash(parts))
+    }
+}
+
+/// Runs a write transaction's work; the memo forgets everything when it fails, since its writes
+/// were rolled back.
+fn forget_on_error<T>(
+    memo: &mut WriteMemo,
+    work: impl FnOnce(&mut WriteMemo) -> Result<T>,
+) -> Result<T> {
+    let out = work(memo);
+    if out.is_err() {
+        memo.clear();
+    }
+    out
+}
+
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
     writer: Mutex<Connection>,
+    /// Locked only while the writer is held.
+    memo: Mutex<WriteMemo>,
     /// Empty for `:memory:`, whose data only the writer connection sees; reads then use the writer.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -299,11 +383,21 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             writer: Mutex::new(writer),
+            memo: Mutex::new(WriteMemo::default()),
             readers,
             next_reader: AtomicUsize::new(0),
             checkpointer,
             bulk_mark,
         })
+    }
+
+    fn memo(&self) -> Result<MutexGuard<'_, WriteMemo>> {
+        // A poisoned memo may hold writes that were rolled back: start over.
+        Ok(self.memo.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.clear();
+            g
+        }))
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -652,17 +746,19 @@ fn probe(
     Ok(existing)
 }
 
-/// Plans the batch against the probe and writes it, inside the caller's transaction.
+/// Probes the stored versions, plans the batch against them and writes it, inside the caller's
+/// transaction.
 fn write_planned(
     tx: &Connection,
     batch: &Batch,
     hashes: &[i64],
     pipeline: &Pipeline<'_>,
-    existing: &HashMap<i64, Vec<ExistingVersion>, IdBuildHasher>,
     rejects: &[(String, String)],
     received_at: &str,
+    memo: &mut WriteMemo,
 ) -> Result<IntakeCounts> {
-    let plan = plan::plan_pipelined(&batch.accepted, hashes, existing, pipeline)?;
+    let existing = probe(tx, hashes)?;
+    let plan = plan::plan_pipelined(&batch.accepted, hashes, &existing, pipeline)?;
     let counts = outcome_counts(&plan, batch.rejected.len());
 
     {
@@ -732,6 +828,16 @@ fn write_planned(
                      AND json_patch(subjects.codes, excluded.codes) <> subjects.codes)",
         )?;
         for s in &subjects.subjects {
+            if memo.subject_seen(
+                s.key,
+                &[
+                    s.name.as_bytes(),
+                    s.kind.as_bytes(),
+                    s.codes_json.as_bytes(),
+                ],
+            ) {
+                continue;
+            }
             st.execute(params![
                 s.key,
                 s.name,
@@ -749,6 +855,9 @@ fn write_planned(
              ON CONFLICT (code) DO NOTHING",
         )?;
         for (code, key) in &subjects.codes {
+            if memo.seen(&[b"c", code.as_bytes()]) {
+                continue;
+            }
             st.execute(params![code, key])?;
         }
         let mut st = tx.prepare_cached(
@@ -761,7 +870,22 @@ fn write_planned(
              WHERE (subject_persons.resident_id IS NULL AND excluded.resident_id IS NOT NULL)
                  OR (subject_persons.other_id IS NULL AND excluded.other_id IS NOT NULL)",
         )?;
+        fn opt(v: Option<&str>) -> &[u8] {
+            // 0xff is in no UTF-8 text, so None differs from every string.
+            v.map_or(&[0xffu8][..], str::as_bytes)
+        }
         for p in &subjects.persons {
+            if memo.seen(&[
+                b"p",
+                p.subject_key.as_bytes(),
+                p.role.as_bytes(),
+                p.name.as_bytes(),
+                opt(p.person_key.as_deref()),
+                opt(p.resident_id),
+                opt(p.other_id.as_deref()),
+            ]) {
+                continue;
+            }
             st.execute(params![
                 p.subject_key,
                 p.role,
@@ -785,6 +909,9 @@ fn write_planned(
                 continue;
             }
             for id in &row.identities {
+                if memo.seen(&[b"i", id.key.0.as_bytes()]) {
+                    continue;
+                }
                 st.execute(params![
                     id.key.0,
                     id.cipher,
@@ -838,7 +965,7 @@ fn write_planned(
 }
 
 /// Writes one batch inside `tx` (see [`Store::write_batch`]); the caller commits.
-fn write_batch_in(tx: &Connection, batch: &Batch) -> Result<IntakeCounts> {
+fn write_batch_in(tx: &Connection, batch: &Batch, memo: &mut WriteMemo) -> Result<IntakeCounts> {
     let rows = &batch.accepted;
     let hashes = key_hashes(rows);
     let rejects = batch
@@ -861,16 +988,7 @@ fn write_batch_in(tx: &Connection, batch: &Batch) -> Result<IntakeCounts> {
         if pipeline.wants_helper() {
             scope.spawn(|| pipeline.help());
         }
-        let existing = probe(tx, &hashes)?;
-        write_planned(
-            tx,
-            batch,
-            &hashes,
-            &pipeline,
-            &existing,
-            &rejects,
-            &received_at,
-        )
+        write_planned(tx, batch, &hashes, &pipeline, &rejects, &received_at, memo)
     })
 }
 
@@ -920,10 +1038,14 @@ impl Store for SqliteStore {
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome> {
         let counts = {
             let mut conn = self.writer()?;
+            let mut memo = self.memo()?;
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let counts = write_batch_in(&tx, batch)?;
-            tx.commit()?;
-            counts
+            forget_on_error(&mut memo, |memo| {
+                memo.sync(&tx)?;
+                let counts = write_batch_in(&tx, batch, memo)?;
+                tx.commit()?;
+                Ok(counts)
+            })?
         };
         self.checkpointer.committed();
         Ok(BatchOutcome { counts })
@@ -942,11 +1064,16 @@ impl Store for SqliteStore {
         while let Some(first) = next(true) {
             let written = {
                 let mut conn = self.writer()?;
+                let mut memo = self.memo()?;
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let written =
-                    crate::fill_group(first, group_rows, next, &mut |b| write_batch_in(&tx, b))?;
-                tx.commit()?;
-                written
+                forget_on_error(&mut memo, |memo| {
+                    memo.sync(&tx)?;
+                    let written = crate::fill_group(first, group_rows, next, &mut |b| {
+                        write_batch_in(&tx, b, memo)
+                    })?;
+                    tx.commit()?;
+                    Ok(written)
+                })?
             };
             self.checkpointer.committed();
             for (id, outcome) in written {

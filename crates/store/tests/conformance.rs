@@ -1096,6 +1096,61 @@ fn subject_codes_and_names_merge(ctx: &Ctx) {
     assert_eq!(s.totals().expect("totals").subjects, 2);
 }
 
+/// A subject's name is the one its last written record gave, whichever store instance (connection,
+/// process) wrote it: a writer that remembers what it wrote must notice the writes of others, and
+/// that a name it wrote before is no longer the current one.
+fn subject_name_follows_the_last_write_of_any_writer(ctx: &Ctx) {
+    let a = ctx.store();
+    let b = ctx.store();
+    let name_now = |s: &dyn Store| {
+        s.subject(&key_of(SHENZHEN))
+            .expect("read")
+            .expect("stored")
+            .subject
+            .name
+    };
+    let write = |s: &dyn Store, n: u32, name: &str| {
+        s.write_batch(&batch(
+            &format!("bn{n}"),
+            &format!("dn{n}"),
+            at(1, 9),
+            vec![accepted(
+                1,
+                penalty(
+                    &format!("深罚〔2024〕{n}号"),
+                    company(SHENZHEN, name),
+                    date(2024, 3, n),
+                    1.0,
+                ),
+                false,
+            )],
+            vec![],
+        ))
+        .expect("write");
+    };
+    write(&*a, 1, "深圳甲公司");
+    write(&*a, 2, "深圳乙公司");
+    assert_eq!(name_now(&*a), "深圳乙公司");
+    write(&*a, 3, "深圳甲公司");
+    assert_eq!(name_now(&*a), "深圳甲公司", "back to a name written before");
+    write(&*b, 4, "深圳丙公司");
+    assert_eq!(name_now(&*a), "深圳丙公司");
+    write(&*a, 5, "深圳甲公司");
+    assert_eq!(
+        name_now(&*b),
+        "深圳甲公司",
+        "after another writer, the same name again is written"
+    );
+    assert_eq!(
+        a.subject(&key_of(SHENZHEN))
+            .expect("read")
+            .expect("stored")
+            .records
+            .len(),
+        5
+    );
+}
+
 fn reads_run_while_writing(ctx: &Ctx) {
     let s: std::sync::Arc<dyn Store> = ctx.store().into();
     s.write_batch(&first_batch()).expect("write");
@@ -2209,6 +2264,7 @@ conformance!(
     records_by_category_counts_current,
     batches_newest_first,
     subject_codes_and_names_merge,
+    subject_name_follows_the_last_write_of_any_writer,
     reads_run_while_writing,
     empty_and_reject_only_batches,
     large_batches_with_corrections,
