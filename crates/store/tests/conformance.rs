@@ -1597,18 +1597,23 @@ fn listing(
     r
 }
 
-/// The check index learns a list entry's list name (名单名称) from the stored body, and every
-/// record's facts come back as they went in.
-fn index_feed_carries_list_names(ctx: &Ctx) {
-    let s = ctx.store();
-    let entry = listing(
-        "YZ-1",
+/// An active entry of the serious illegal and dishonest list (严重违法失信名单) of a Shenzhen company.
+fn serious_listing(doc_no: &str) -> CreditRecord {
+    listing(
+        doc_no,
         company(SHENZHEN, "深圳南山科技有限公司"),
         Category::SeriousDishonestList,
         date(2024, 1, 5),
         date(2030, 1, 1),
         RecordStatus::Active,
-    );
+    )
+}
+
+/// The check index learns a list entry's list name (名单名称) from the stored body, and every
+/// record's facts come back as they went in.
+fn index_feed_carries_list_names(ctx: &Ctx) {
+    let s = ctx.store();
+    let entry = serious_listing("YZ-1");
     let plain = penalty("杭市监罚〔2024〕9号", hangzhou(), date(2024, 3, 1), 2.5);
     s.write_batch(&batch(
         "b-lists",
@@ -2294,14 +2299,7 @@ fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bodies.db");
     let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("open");
-    let entry = listing(
-        "YZ-2",
-        company(SHENZHEN, "深圳南山科技有限公司"),
-        Category::SeriousDishonestList,
-        date(2024, 1, 5),
-        date(2030, 1, 1),
-        RecordStatus::Active,
-    );
+    let entry = serious_listing("YZ-2");
     s.write_batch(&batch(
         "b-old",
         "d-old",
