@@ -1,5 +1,5 @@
 //! The stored form of a record body (the JSON of the [`creditloop_domain::record::CreditRecord`]) in
-//! the SQLite store: a zstd frame compressed with a dictionary shipped with the code.
+//! both stores: a zstd frame compressed with a dictionary shipped with the code.
 //!
 //! Why: a body is ~1 KB of JSON whose keys, enumerations, agency names and legal phrases repeat from
 //! record to record; with the dictionary it shrinks about sevenfold (one frame per record, so any one
@@ -101,6 +101,22 @@ pub fn body_json(stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError
             .map(std::borrow::Cow::Owned)
             .map_err(|e| corrupt(format!("zstd: {e}")))
     })
+}
+
+/// The list name (名单名称) in a stored record body, for the check index.
+pub(crate) fn list_name(stored: &[u8]) -> Result<Option<String>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        detail: Option<Detail>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        list_name: Option<String>,
+    }
+    let json = body_json(stored)?;
+    let body: Body = serde_json::from_slice(&json)
+        .map_err(|e| StoreError::Corrupt(format!("record body: {e}")))?;
+    Ok(body.detail.and_then(|d| d.list_name))
 }
 
 #[cfg(test)]

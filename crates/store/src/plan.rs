@@ -20,7 +20,7 @@ use creditloop_domain::record::RecordKey;
 mod encode;
 mod prep;
 
-pub(crate) use encode::{BodyForm, Pipeline, StopOnDrop};
+pub(crate) use encode::{Pipeline, StopOnDrop};
 pub(crate) use prep::{
     IdBuildHasher, KEY_PREFIXES, PersonUpsert, SubjectUpsert, SubjectWrites, key_hashes,
     outcome_counts, subject_writes,

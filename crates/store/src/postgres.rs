@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "pii",
         include_str!("../migrations/postgres/0007_pii.sql"),
     ),
+    (
+        8,
+        "body_bytes",
+        include_str!("../migrations/postgres/0008_body_bytes.sql"),
+    ),
 ];
 
 /// Advisory lock keys (arbitrary constants, "CLmigr", "CLwrit" and "CLbulk").
@@ -247,7 +252,7 @@ const RECORD_COLUMNS: &str =
     "id, version, is_current, batch_id, submitted_on, working_days, deadline, late, body";
 
 fn stored_record(r: &Row) -> Result<StoredRecord> {
-    let body: &str = r.try_get(8)?;
+    let body = crate::body::body_json(r.try_get(8)?)?;
     Ok(StoredRecord {
         id: r.try_get(0)?,
         version: r.try_get(1)?,
@@ -259,7 +264,7 @@ fn stored_record(r: &Row) -> Result<StoredRecord> {
             deadline: r.try_get(6)?,
             late: r.try_get(7)?,
         },
-        record: serde_json::from_str(body).map_err(|e| corrupt_json("record body", e))?,
+        record: serde_json::from_slice(&body).map_err(|e| corrupt_json("record body", e))?,
     })
 }
 
@@ -706,7 +711,7 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
     }
 
     // Rows are encoded in pieces by a helper thread while this one probes and writes.
-    let pipeline = Pipeline::new(rows, plan::BodyForm::Json);
+    let pipeline = Pipeline::new(rows);
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
         if pipeline.wants_helper() {
@@ -1096,8 +1101,7 @@ impl Store for PgStore {
         let sql = format!(
             "SELECT r.id, r.subject_key, r.subject_name, r.source, r.category, r.doc_no,
                     r.nature, r.severity, r.status, r.decision_date, r.publicity_until, r.version,
-                    CASE WHEN r.category IN {LIST_CATEGORIES_SQL}
-                         THEN r.body::json -> 'detail' ->> 'list_name' END,
+                    CASE WHEN r.category IN {LIST_CATEGORIES_SQL} THEN r.body END,
                     CASE WHEN r.version > 1 THEN
                         (SELECT p.subject_key FROM records p
                          WHERE p.key_hash = r.key_hash AND p.source = r.source
@@ -1126,7 +1130,10 @@ impl Store for PgStore {
                     r.try_get(8)?,
                     r.try_get(9)?,
                     r.try_get(10)?,
-                    r.try_get(12)?,
+                    match r.try_get::<_, Option<&[u8]>>(12)? {
+                        Some(body) => crate::body::list_name(body)?,
+                        None => None,
+                    },
                 )?;
                 let previous: Option<String> = r.try_get(13)?;
                 cursor = cursor.max(id);

@@ -600,21 +600,6 @@ fn stored_body(v: rusqlite::types::ValueRef<'_>) -> Result<&[u8]> {
     }
 }
 
-/// The list name (名单名称) in a record body, for the check index.
-fn list_name(stored: &[u8]) -> Result<Option<String>> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        detail: Option<Detail>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Detail {
-        list_name: Option<String>,
-    }
-    let json = crate::body::body_json(stored)?;
-    let body: Body = serde_json::from_slice(&json).map_err(|e| corrupt_json("record body", e))?;
-    Ok(body.detail.and_then(|d| d.list_name))
-}
-
 fn subject_summary(key: String, name: String, kind: &str, codes: &str) -> Result<SubjectSummary> {
     Ok(SubjectSummary {
         kind: SubjectKind::from_code(kind)
@@ -982,7 +967,7 @@ fn write_batch_in(tx: &Connection, batch: &Batch, memo: &mut WriteMemo) -> Resul
     let received_at = timestamp(batch.received_at);
 
     // Rows are encoded in pieces by a helper thread while this one probes and writes.
-    let pipeline = Pipeline::new(rows, plan::BodyForm::Compressed);
+    let pipeline = Pipeline::new(rows);
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
         if pipeline.wants_helper() {
@@ -1358,7 +1343,7 @@ impl Store for SqliteStore {
                     parse_date(&until)?,
                     match r.get_ref(12)? {
                         rusqlite::types::ValueRef::Null => None,
-                        v => list_name(stored_body(v)?)?,
+                        v => crate::body::list_name(stored_body(v)?)?,
                     },
                 )?;
                 let previous: Option<String> = r.get(13)?;

@@ -2293,7 +2293,8 @@ conformance!(
 );
 
 /// SQLite stores record bodies as zstd frames with the shipped dictionary, about a sixth of their
-/// JSON; bodies stored as JSON text by earlier versions are read as before, by every reader.
+/// JSON; bodies stored as JSON text by earlier versions are read as before, by every reader. (The
+/// PostgreSQL twin follows.)
 #[test]
 fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -2347,6 +2348,64 @@ fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
         .write_batch(&batch(
             "b-old-2",
             "d-old",
+            at(2, 9),
+            vec![accepted(1, entry, false)],
+            vec![],
+        ))
+        .expect("again");
+    assert_eq!(again.counts.duplicates, 1);
+}
+
+/// PostgreSQL stores record bodies as zstd frames too (`bytea`, migration 0008); a body that
+/// migration converted from the old JSON text column is its UTF-8 bytes and is read as before.
+#[test]
+fn postgres_bodies_are_compressed_and_converted_text_bodies_still_read() {
+    let Some((ctx, db)) = pg_ctx() else { return };
+    let url = with_database(&db.admin_url, &db.name);
+    let s = ctx.store();
+    let entry = serious_listing("YZ-3");
+    s.write_batch(&batch(
+        "b-pg-old",
+        "d-pg-old",
+        at(1, 9),
+        vec![accepted(1, entry.clone(), false)],
+        vec![],
+    ))
+    .expect("write");
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+    let stored: Vec<u8> = c
+        .query_one("SELECT body FROM records", &[])
+        .expect("body")
+        .get(0);
+    let json = serde_json::to_vec(&entry).expect("json");
+    assert!(
+        stored.len() * 3 < json.len(),
+        "{} of {}",
+        stored.len(),
+        json.len()
+    );
+    // As migration 0008 leaves a body written before it: the JSON text's bytes.
+    c.execute(
+        "UPDATE records SET body = convert_to($1, 'UTF8')",
+        &[&std::str::from_utf8(&json).expect("utf-8")],
+    )
+    .expect("to text bytes");
+    assert_eq!(
+        s.record_history(&entry.key).expect("history")[0].record,
+        entry
+    );
+    let mut names = Vec::new();
+    s.index_feed(0, &mut |item| {
+        if let IndexFeed::Record { record, .. } = item {
+            names.push(record.list_name);
+        }
+    })
+    .expect("feed");
+    assert_eq!(names, vec![Some("严重违法失信名单".to_string())]);
+    let again = s
+        .write_batch(&batch(
+            "b-pg-old-2",
+            "d-pg-old",
             at(2, 9),
             vec![accepted(1, entry, false)],
             vec![],

@@ -20,8 +20,8 @@ const PIECE_ROWS: usize = 256;
 /// saves.
 pub(crate) const HELPER_MIN_ROWS: usize = 2048;
 
-/// One encoded piece: the stored body (JSON of the record, or its compressed form, see
-/// [`crate::body`]), the digest and the subject key of each row. The bodies share one buffer. The
+/// One encoded piece: the stored body (the compressed JSON of the record, see [`crate::body`]), the
+/// digest and the subject key of each row. The bodies share one buffer. The
 /// digest is the SHA-256 of the JSON, exactly [`creditloop_domain::record::CreditRecord::content_digest`].
 pub(crate) struct Encoded {
     pub digests: Vec<[u8; 32]>,
@@ -32,8 +32,7 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    /// The stored body of row `i` of the piece: JSON text as serde_json wrote it (UTF-8), kept as
-    /// bytes so that binding it needs no second validation, or its zstd frame.
+    /// The stored body of row `i` of the piece: the zstd frame of the JSON serde_json wrote.
     pub fn body(&self, i: usize) -> Result<&[u8], StoreError> {
         self.spans
             .get(i)
@@ -42,41 +41,22 @@ impl Encoded {
     }
 }
 
-/// How bodies are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BodyForm {
-    /// JSON text (PostgreSQL, whose TOAST compresses what is large).
-    Json,
-    /// A zstd frame of the JSON with the shipped dictionary ([`crate::body`]).
-    Compressed,
-}
-
-fn encode(rows: &[AcceptedRow], form: BodyForm) -> Result<Encoded, String> {
-    let per_row = if form == BodyForm::Json { 1280 } else { 256 };
+fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
     let mut out = Encoded {
         digests: Vec::with_capacity(rows.len()),
         subject_keys: Vec::with_capacity(rows.len()),
-        buffer: Vec::with_capacity(rows.len() * per_row),
+        buffer: Vec::with_capacity(rows.len() * 256),
         spans: Vec::with_capacity(rows.len()),
     };
     let mut json = Vec::with_capacity(2048);
     for row in rows {
         let start = out.buffer.len();
-        let target = if form == BodyForm::Json {
-            &mut out.buffer
-        } else {
-            json.clear();
-            &mut json
-        };
-        let json_start = target.len();
-        serde_json::to_writer(&mut *target, &row.record)
+        json.clear();
+        serde_json::to_writer(&mut json, &row.record)
             .map_err(|e| format!("cannot serialise record of row {}: {e}", row.row))?;
-        out.digests
-            .push(Sha256::digest(&target[json_start..]).into());
-        if form == BodyForm::Compressed {
-            crate::body::compress_into(&json, &mut out.buffer)
-                .map_err(|e| format!("cannot compress record of row {}: {e}", row.row))?;
-        }
+        out.digests.push(Sha256::digest(&json).into());
+        crate::body::compress_into(&json, &mut out.buffer)
+            .map_err(|e| format!("cannot compress record of row {}: {e}", row.row))?;
         out.spans.push((start, out.buffer.len()));
         out.subject_keys.push(row.record.subject.key().0);
     }
@@ -86,7 +66,6 @@ fn encode(rows: &[AcceptedRow], form: BodyForm) -> Result<Encoded, String> {
 /// The pieces of one batch, encoded on demand.
 pub(crate) struct Pipeline<'a> {
     rows: &'a [AcceptedRow],
-    form: BodyForm,
     /// The next piece nobody has taken.
     next: AtomicUsize,
     pieces: Vec<OnceLock<Result<Encoded, String>>>,
@@ -97,10 +76,9 @@ pub(crate) struct Pipeline<'a> {
 }
 
 impl<'a> Pipeline<'a> {
-    pub fn new(rows: &'a [AcceptedRow], form: BodyForm) -> Self {
+    pub fn new(rows: &'a [AcceptedRow]) -> Self {
         Pipeline {
             rows,
-            form,
             next: AtomicUsize::new(0),
             pieces: (0..rows.len().div_ceil(PIECE_ROWS))
                 .map(|_| OnceLock::new())
@@ -127,7 +105,7 @@ impl<'a> Pipeline<'a> {
         let end = (start + PIECE_ROWS).min(self.rows.len());
         // A panic while encoding must not leave a waiter waiting for this piece forever.
         let rows = &self.rows[start..end];
-        let result = std::panic::catch_unwind(|| encode(rows, self.form))
+        let result = std::panic::catch_unwind(|| encode(rows))
             .unwrap_or_else(|_| Err(format!("internal: encoding rows {start}..{end} panicked")));
         let _ = slot.set(result);
         // Under the lock, so a waiter that just found the slot empty is already waiting.
@@ -207,13 +185,8 @@ mod tests {
     #[test]
     fn pieces_match_the_records_with_and_without_helper() {
         let rows = sample_rows(HELPER_MIN_ROWS + 7);
-        for (helper, form) in [
-            (false, BodyForm::Json),
-            (true, BodyForm::Json),
-            (false, BodyForm::Compressed),
-            (true, BodyForm::Compressed),
-        ] {
-            let p = Pipeline::new(&rows, form);
+        for helper in [false, true] {
+            let p = Pipeline::new(&rows);
             std::thread::scope(|s| {
                 if helper {
                     s.spawn(|| p.help());
@@ -223,9 +196,7 @@ mod tests {
                     let (piece, j) = p.row(i).expect("row");
                     let r = &rows[i].record;
                     let body = piece.body(j).expect("body");
-                    if form == BodyForm::Compressed {
-                        assert!(body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "a zstd frame");
-                    }
+                    assert!(body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "a zstd frame");
                     assert_eq!(
                         &*crate::body::body_json(body).expect("json of body"),
                         serde_json::to_vec(r).expect("json").as_slice()
@@ -242,7 +213,7 @@ mod tests {
 
     #[test]
     fn empty_batch() {
-        let p = Pipeline::new(&[], BodyForm::Compressed);
+        let p = Pipeline::new(&[]);
         p.help();
         assert!(p.subject_keys().expect("keys").is_empty());
         assert!(p.row(0).is_err());
