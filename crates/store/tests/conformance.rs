@@ -2316,44 +2316,14 @@ fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
         })
         .expect("body");
     assert_eq!(kind, "blob");
-    let json = serde_json::to_vec(&entry).expect("json");
-    assert!(
-        stored.len() * 3 < json.len(),
-        "{} of {}",
-        stored.len(),
-        json.len()
-    );
-    assert_eq!(
-        &*creditloop_store::body::body_json(&stored).expect("decode"),
-        json.as_slice()
-    );
+    let json = compressed_json_of(&stored, &entry);
     // As a store of an earlier version left it: the JSON itself, as text.
     c.execute(
         "UPDATE records SET body = ?1",
         [std::str::from_utf8(&json).expect("utf-8")],
     )
     .expect("to text");
-    let history = s.record_history(&entry.key).expect("history");
-    assert_eq!(history[0].record, entry);
-    let mut names = Vec::new();
-    s.index_feed(0, &mut |item| {
-        if let IndexFeed::Record { record, .. } = item {
-            names.push(record.list_name);
-        }
-    })
-    .expect("feed");
-    assert_eq!(names, vec![Some("严重违法失信名单".to_string())]);
-    // The same record sent again is a duplicate whichever form its body is stored in.
-    let again = s
-        .write_batch(&batch(
-            "b-old-2",
-            "d-old",
-            at(2, 9),
-            vec![accepted(1, entry, false)],
-            vec![],
-        ))
-        .expect("again");
-    assert_eq!(again.counts.duplicates, 1);
+    reads_as_before(&s, entry, "b-old-2");
 }
 
 /// PostgreSQL stores record bodies as zstd frames too (`bytea`, migration 0008); a body that
@@ -2377,19 +2347,36 @@ fn postgres_bodies_are_compressed_and_converted_text_bodies_still_read() {
         .query_one("SELECT body FROM records", &[])
         .expect("body")
         .get(0);
-    let json = serde_json::to_vec(&entry).expect("json");
-    assert!(
-        stored.len() * 3 < json.len(),
-        "{} of {}",
-        stored.len(),
-        json.len()
-    );
+    let json = compressed_json_of(&stored, &entry);
     // As migration 0008 leaves a body written before it: the JSON text's bytes.
     c.execute(
         "UPDATE records SET body = convert_to($1, 'UTF8')",
         &[&std::str::from_utf8(&json).expect("utf-8")],
     )
     .expect("to text bytes");
+    reads_as_before(&*s, entry, "b-pg-old-2");
+}
+
+/// The JSON of `entry`, after checking that `stored` is its compressed form, under a third of it.
+fn compressed_json_of(stored: &[u8], entry: &CreditRecord) -> Vec<u8> {
+    let json = serde_json::to_vec(entry).expect("json");
+    assert!(
+        stored.len() * 3 < json.len(),
+        "{} of {}",
+        stored.len(),
+        json.len()
+    );
+    assert_eq!(
+        &*creditloop_store::body::body_json(stored).expect("decode"),
+        json.as_slice()
+    );
+    json
+}
+
+/// What a store must still do with the body of `entry` (a serious-list entry, alone in the store)
+/// rewritten as an older version left it: read it, feed its list name to the check index, and count
+/// the same record sent again (as batch `batch_id`) as a duplicate.
+fn reads_as_before(s: &dyn Store, entry: CreditRecord, batch_id: &str) {
     assert_eq!(
         s.record_history(&entry.key).expect("history")[0].record,
         entry
@@ -2404,8 +2391,8 @@ fn postgres_bodies_are_compressed_and_converted_text_bodies_still_read() {
     assert_eq!(names, vec![Some("严重违法失信名单".to_string())]);
     let again = s
         .write_batch(&batch(
-            "b-pg-old-2",
-            "d-pg-old",
+            batch_id,
+            "d-again",
             at(2, 9),
             vec![accepted(1, entry, false)],
             vec![],
