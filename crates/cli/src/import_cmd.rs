@@ -1,6 +1,6 @@
 //! `creditloop import`: collection (归集) of a file into the store.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -84,12 +84,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         creditloop_server::intake::submission_entry(&report, args.agency.as_deref()),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
-    if args.json {
+    let out = if args.json {
         let v = creditloop_server::intake::report_json(&report);
-        println!("{}", serde_json::to_string(&v)?);
         eprint!("{}", summary(&report, &args));
+        format!("{}\n", serde_json::to_string(&v)?)
     } else {
-        print!("{}", summary(&report, &args));
+        summary(&report, &args)
+    };
+    // The records are stored by now: a reader that closed the pipe early (`| head`) loses the
+    // report, not the import, so that ends quietly instead of in a panic.
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(anyhow::Error::new(e).context("writing the report"));
+        }
+        _ => {}
     }
     Ok(ExitCode::SUCCESS)
 }

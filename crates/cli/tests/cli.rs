@@ -86,6 +86,53 @@ fn calendar_deadline_prints_the_date_on_its_last_line() {
     assert_eq!(text.lines().last(), Some("2026-02-14"));
 }
 
+/// A reader that closes the pipe before the report (`creditloop import --json … | head -c 0`) loses
+/// the report, not the import: the command ends without a panic and the records are stored.
+#[test]
+fn import_into_a_closed_pipe_ends_quietly_and_keeps_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path(), 500, "0", "penalty");
+    let file = data.join("penalties.csv");
+    let db = db_url(dir.path());
+    for json in [true, false] {
+        let mut cmd = bin();
+        cmd.args([
+            "import",
+            "--db",
+            &db,
+            file.to_str().unwrap(),
+            "--today",
+            "2026-06-30",
+        ]);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The read end closed before the command writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let again = run(&[
+        "import",
+        "--db",
+        &db,
+        file.to_str().unwrap(),
+        "--json",
+        "--today",
+        "2026-06-30",
+    ]);
+    let r = json_of(&again);
+    assert_eq!(r["accepted"], 0, "{r}");
+    assert!(r["duplicates"].as_u64().unwrap() > 0, "{r}");
+}
+
 #[test]
 fn import_reports_json_and_rejects_can_be_fixed_and_imported_again() {
     let dir = tempfile::tempdir().unwrap();
