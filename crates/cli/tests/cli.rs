@@ -56,6 +56,22 @@ fn generate(dir: &Path, records: u64, bad_share: &str, categories: &str) -> Path
     out
 }
 
+/// `creditloop import --db DB FILE --json --today 2026-06-30 EXTRA…`, its report.
+fn import_json(db: &str, file: &Path, extra: &[&str]) -> Value {
+    let file = file.to_str().unwrap();
+    let mut args = vec![
+        "import",
+        "--db",
+        db,
+        file,
+        "--json",
+        "--today",
+        "2026-06-30",
+    ];
+    args.extend_from_slice(extra);
+    json_of(&run(&args))
+}
+
 fn db_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("t.db").display())
 }
@@ -119,16 +135,7 @@ fn import_into_a_closed_pipe_ends_quietly_and_keeps_the_records() {
         assert!(out.status.success(), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let again = run(&[
-        "import",
-        "--db",
-        &db,
-        file.to_str().unwrap(),
-        "--json",
-        "--today",
-        "2026-06-30",
-    ]);
-    let r = json_of(&again);
+    let r = import_json(&db, &file, &[]);
     assert_eq!(r["accepted"], 0, "{r}");
     assert!(r["duplicates"].as_u64().unwrap() > 0, "{r}");
 }
@@ -140,18 +147,7 @@ fn import_reports_json_and_rejects_can_be_fixed_and_imported_again() {
     let file = data.join("penalties.csv");
     let rejects = dir.path().join("rejects.csv");
     let db = db_url(dir.path());
-    let out = run(&[
-        "import",
-        "--db",
-        &db,
-        file.to_str().unwrap(),
-        "--json",
-        "--rejects",
-        rejects.to_str().unwrap(),
-        "--today",
-        "2026-06-30",
-    ]);
-    let r = json_of(&out);
+    let r = import_json(&db, &file, &["--rejects", rejects.to_str().unwrap()]);
     let accepted = r["accepted"].as_u64().unwrap();
     let rejected = r["rejected"].as_u64().unwrap();
     assert!(rejected > 0 && accepted > 0, "{r}");
@@ -167,33 +163,13 @@ fn import_reports_json_and_rejects_can_be_fixed_and_imported_again() {
     assert_eq!(rdr.records().count() as u64, rejected);
 
     // Importing the same file again changes nothing.
-    let out = run(&[
-        "import",
-        "--db",
-        &db,
-        file.to_str().unwrap(),
-        "--json",
-        "--today",
-        "2026-06-30",
-    ]);
-    let again = json_of(&out);
+    let again = import_json(&db, &file, &[]);
     assert_eq!(again["accepted"], 0, "{again}");
     assert_eq!(again["duplicates"].as_u64().unwrap(), accepted);
     assert_eq!(again["rejected"].as_u64().unwrap(), rejected);
 
     // The rejects file imports as it is (its error columns are ignored): still rejected, same count.
-    let out = run(&[
-        "import",
-        "--db",
-        &db,
-        rejects.to_str().unwrap(),
-        "--json",
-        "--today",
-        "2026-06-30",
-        "--category",
-        "penalty",
-    ]);
-    let re = json_of(&out);
+    let re = import_json(&db, &rejects, &["--category", "penalty"]);
     assert_eq!(re["rejected"].as_u64().unwrap(), rejected, "{re}");
     assert_eq!(re["unknown_columns"].as_array().unwrap().len(), 0, "{re}");
 }
@@ -275,18 +251,7 @@ fn killed_during_an_import_the_store_keeps_whole_batches_and_a_rerun_completes_i
     drop(store);
 
     // Running the same import again completes it, with no duplicate record.
-    let out = run(&[
-        "import",
-        "--db",
-        &db,
-        file.to_str().unwrap(),
-        "--json",
-        "--batch-size",
-        "2000",
-        "--today",
-        "2026-06-30",
-    ]);
-    let r = json_of(&out);
+    let r = import_json(&db, &file, &["--batch-size", "2000"]);
     assert_eq!(r["duplicates"].as_u64().unwrap(), before, "{r}");
     assert_eq!(r["accepted"].as_u64().unwrap(), rows - before, "{r}");
     let t = totals(&db);

@@ -113,7 +113,7 @@ const WAL_LIMIT_BYTES: i64 = 256 << 20;
 /// 250 ms the checkpoints grew large enough to stall commits behind their writes (p99 6 → 21 ms).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 
-/// Most entries [`WriteMemo`] holds (about 30 bytes each) before it starts over.
+/// Most entries [`WriteMemo`] holds (20 to 40 bytes each) before it starts over.
 const MEMO_MAX_ENTRIES: usize = 6_000_000;
 
 /// What this store's writer connection has already written about subjects, so that a record of a
@@ -129,7 +129,7 @@ struct WriteMemo {
     data_version: Option<i64>,
     /// Subject key → digest of the content last written for it (the upsert replaces the name, so
     /// only the latest content makes a repeat a no-op).
-    subjects: HashMap<u128, u64>,
+    subjects: HashMap<u128, u128>,
     /// Person links, codes and identities written (each write only fills in or inserts once).
     written: std::collections::HashSet<u128>,
 }
@@ -171,28 +171,14 @@ impl WriteMemo {
 
     /// Whether subject `key` was last written with `content`; records it as written either way.
     fn subject_seen(&mut self, key: &str, content: &[&[u8]]) -> bool {
-        let k = memo_hash(&[b"s", key.as_bytes()]);
-        let c = memo_hash(content) as u64;
-        self.subjects.insert(k, c) == Some(c)
+        let c = memo_hash(content);
+        self.subjects.insert(memo_hash(&[b"s", key.as_bytes()]), c) == Some(c)
     }
 
     /// Whether this write (person link, code, identity) was made before; records it either way.
     fn seen(&mut self, parts: &[&[u8]]) -> bool {
         !self.written.insert(memo_hash(parts))
     }
-}
-
-/// Runs a write transaction's work; the memo forgets everything when it fails, since its writes
-/// were rolled back.
-fn forget_on_error<T>(
-    memo: &mut WriteMemo,
-    work: impl FnOnce(&mut WriteMemo) -> Result<T>,
-) -> Result<T> {
-    let out = work(memo);
-    if out.is_err() {
-        memo.clear();
-    }
-    out
 }
 
 /// SQLite implementation of [`Store`].
@@ -391,13 +377,34 @@ impl SqliteStore {
         })
     }
 
-    fn memo(&self) -> Result<MutexGuard<'_, WriteMemo>> {
+    /// One write transaction of records (and their subjects): the writer, the memo brought up to
+    /// date, `work`, the commit. The memo forgets everything when any of it fails, since its writes
+    /// were rolled back.
+    fn write_records<T>(
+        &self,
+        work: impl FnOnce(&Connection, &mut WriteMemo) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.writer()?;
         // A poisoned memo may hold writes that were rolled back: start over.
-        Ok(self.memo.lock().unwrap_or_else(|p| {
+        let mut memo = self.memo.lock().unwrap_or_else(|p| {
             let mut g = p.into_inner();
             g.clear();
             g
-        }))
+        });
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = memo.sync(&tx).and_then(|()| {
+            let out = work(&tx, &mut memo)?;
+            tx.commit()?;
+            Ok(out)
+        });
+        if out.is_err() {
+            memo.clear();
+        }
+        drop((memo, conn));
+        if out.is_ok() {
+            self.checkpointer.committed();
+        }
+        out
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -1021,18 +1028,7 @@ impl Store for SqliteStore {
     }
 
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome> {
-        let counts = {
-            let mut conn = self.writer()?;
-            let mut memo = self.memo()?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            forget_on_error(&mut memo, |memo| {
-                memo.sync(&tx)?;
-                let counts = write_batch_in(&tx, batch, memo)?;
-                tx.commit()?;
-                Ok(counts)
-            })?
-        };
-        self.checkpointer.committed();
+        let counts = self.write_records(|tx, memo| write_batch_in(tx, batch, memo))?;
         Ok(BatchOutcome { counts })
     }
 
@@ -1047,20 +1043,11 @@ impl Store for SqliteStore {
         // dirtied by nearly every batch; fewer commits write them fewer times. The batches are
         // written (and freed) one by one, so memory does not grow with the group.
         while let Some(first) = next(true) {
-            let written = {
-                let mut conn = self.writer()?;
-                let mut memo = self.memo()?;
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                forget_on_error(&mut memo, |memo| {
-                    memo.sync(&tx)?;
-                    let written = crate::fill_group(first, group_rows, next, &mut |b| {
-                        write_batch_in(&tx, b, memo)
-                    })?;
-                    tx.commit()?;
-                    Ok(written)
-                })?
-            };
-            self.checkpointer.committed();
+            let written = self.write_records(|tx, memo| {
+                crate::fill_group(first, group_rows, next, &mut |b| {
+                    write_batch_in(tx, b, memo)
+                })
+            })?;
             for (id, outcome) in written {
                 done(id, outcome);
             }
