@@ -685,10 +685,18 @@ fn resident_numbers(file: &Path) -> Vec<String> {
     out
 }
 
-/// Everything a SQLite store holds at rest: the database file and its write-ahead log.
+/// Everything a SQLite store holds at rest: the database, check-log and audit files and their
+/// write-ahead logs.
 fn at_rest(dir: &Path) -> String {
     let mut bytes = Vec::new();
-    for name in ["t.db", "t.db-wal", "t.audit.db", "t.audit.db-wal"] {
+    for name in [
+        "t.db",
+        "t.db-wal",
+        "t.checks.db",
+        "t.checks.db-wal",
+        "t.audit.db",
+        "t.audit.db-wal",
+    ] {
         if let Ok(b) = std::fs::read(dir.join(name)) {
             bytes.extend(b);
         }

@@ -35,6 +35,8 @@ use creditloop_domain::feedback::{Feedback, FeedbackOutcome};
 use creditloop_domain::pii::SealedIdentity;
 
 mod access;
+mod checks;
+pub use checks::check_file_path;
 
 /// Migrations in order; each runs once, recorded in `schema_migrations`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -69,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_certificates.sql"),
     ),
     (7, "pii", include_str!("../migrations/sqlite/0007_pii.sql")),
+    (
+        8,
+        "checks_file",
+        include_str!("../migrations/sqlite/0008_checks_file.sql"),
+    ),
 ];
 
 /// Builds the deferrable indexes that are missing: after a bulk load, or when opening a store whose
@@ -192,6 +199,8 @@ pub struct SqliteStore {
     checkpointer: Checkpointer,
     /// `PATH-bulk`, whose lock marks a running bulk load ([`BulkMark`]); `None` for `:memory:`.
     bulk_mark: Option<BulkMark>,
+    /// The check log, in a file of its own.
+    checks: checks::CheckFile,
 }
 
 /// A file beside the database whose exclusive lock a bulk load holds while it runs, so that a store
@@ -275,12 +284,12 @@ impl Checkpointer {
         }
     }
 
-    fn start(path: &Path) -> Result<Self> {
+    fn start(path: &Path, name: &str) -> Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let (wake, wakes) = sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
+            .name(name.into())
             .spawn(move || {
                 let checkpoint = || {
                     // Failures only leave more WAL for the next round or the writer's fallback.
@@ -337,7 +346,13 @@ impl SqliteStore {
         let path = path.as_ref();
         let memory = path.as_os_str() == ":memory:";
         let mut writer = Connection::open(path)?;
-        configure(&writer, true)?;
+        configure(&writer, Some(PAGE_SIZE))?;
+        let checks = checks::CheckFile::open(path, memory)?;
+        // Checks kept in this file by an older version move to the check file before migration 8
+        // drops their tables here.
+        if !memory {
+            checks.adopt(&writer, path)?;
+        }
         migrate(&mut writer)?;
         let bulk_mark = (!memory).then(|| BulkMark::beside(path));
         // Indexes missing while no load holds the mark were left by a killed load.
@@ -350,7 +365,7 @@ impl SqliteStore {
             (0..READERS)
                 .map(|_| {
                     let c = Connection::open(path)?;
-                    configure(&c, false)?;
+                    configure(&c, None)?;
                     Ok(Mutex::new(c))
                 })
                 .collect::<Result<Vec<_>>>()?
@@ -365,7 +380,7 @@ impl SqliteStore {
                 (WAL_LIMIT_BYTES / page_size.max(512)).max(16),
             )?;
             writer.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
-            Checkpointer::start(path)?
+            Checkpointer::start(path, "sqlite-checkpoint")?
         };
         Ok(SqliteStore {
             writer: Mutex::new(writer),
@@ -374,6 +389,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             checkpointer,
             bulk_mark,
+            checks,
         })
     }
 
@@ -430,12 +446,13 @@ impl SqliteStore {
     }
 }
 
-fn configure(conn: &Connection, writer: bool) -> Result<()> {
+/// Sets up a connection: WAL, full sync, and the writer's `page_size` (which takes effect only
+/// while the file is still empty, a new database) and cache.
+fn configure(conn: &Connection, writer: Option<u32>) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
-    if writer {
-        // Takes effect only while the file is still empty (a new database).
-        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+    if let Some(page_size) = writer {
+        conn.pragma_update(None, "page_size", page_size)?;
     }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if mode != "wal" && mode != "memory" {
@@ -449,7 +466,7 @@ fn configure(conn: &Connection, writer: bool) -> Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = OFF;",
     )?;
-    if writer {
+    if writer.is_some() {
         conn.execute_batch(WRITER_CACHE)?;
     } else {
         conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA query_only = ON;")?;
@@ -1409,129 +1426,23 @@ impl Store for SqliteStore {
     }
 
     fn write_checks(&self, checks: &[StoredCheck]) -> Result<()> {
-        if checks.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO checks (id, at, checked_on, agency, case_ref, subject_query,
-                     subject_key, scenario, decision, measures, catalogue_version, data_version,
-                     batch_id, answer)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?;
-            for c in checks {
-                st.execute(params![
-                    c.id,
-                    timestamp(c.at),
-                    IsoDate::new(c.checked_on).as_str(),
-                    c.agency,
-                    c.case_ref,
-                    c.subject_query,
-                    c.subject_key,
-                    c.scenario,
-                    c.decision,
-                    serde_json::to_string(&c.measures).map_err(|e| corrupt_json("measures", e))?,
-                    c.catalogue_version,
-                    c.data_version as i64,
-                    c.batch_id,
-                    c.answer,
-                ])?;
-            }
-        }
-        tx.commit()?;
-        self.checkpointer.committed();
-        Ok(())
+        self.checks.write_checks(checks)
     }
 
     fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
-        let conn = self.reader()?;
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {CHECK_COLUMNS} FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
-             WHERE c.id = ?1"
-        ))?;
-        let mut rows = st.query([id])?;
-        match rows.next()? {
-            Some(r) => Ok(Some(stored_check(r)?)),
-            None => Ok(None),
-        }
+        self.checks.check_receipt(id)
     }
 
     fn checks(&self, q: &CheckQuery) -> Result<Vec<StoredCheck>> {
-        let conn = self.reader()?;
-        let order = if q.oldest_first { "ASC" } else { "DESC" };
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {CHECK_COLUMNS} FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
-             WHERE (?1 IS NULL OR c.agency = ?1)
-               AND (?2 = 0 OR f.check_id IS NULL)
-               AND (?3 IS NULL OR c.checked_on <= ?3)
-             ORDER BY c.id {order} LIMIT ?4"
-        ))?;
-        let on_or_before = q.on_or_before.map(IsoDate::new);
-        let mut rows = st.query(params![
-            q.agency,
-            q.without_feedback,
-            on_or_before.as_ref().map(|d| d.as_str()),
-            q.limit as i64
-        ])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(stored_check(r)?);
-        }
-        Ok(out)
+        self.checks.checks(q)
     }
 
     fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT 1 FROM checks WHERE id = ?1", [check_id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if exists.is_none() {
-            return Ok(FeedbackWrite::UnknownCheck);
-        }
-        let held = tx
-            .query_row(
-                "SELECT outcome, measures, note, agency, at FROM check_feedback
-                 WHERE check_id = ?1",
-                [check_id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
-            .optional()?;
-        if let Some((outcome, measures, note, agency, at)) = held {
-            let held = feedback_from(&outcome, &measures, note, agency, parse_timestamp(&at)?)?;
-            return Ok(if held.same_content(fb) {
-                FeedbackWrite::Duplicate
-            } else {
-                FeedbackWrite::Conflict(Box::new(held))
-            });
-        }
-        tx.execute(
-            "INSERT INTO check_feedback (check_id, outcome, measures, note, agency, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                check_id,
-                fb.outcome.code(),
-                serde_json::to_string(&fb.measures).map_err(|e| corrupt_json("measures", e))?,
-                fb.note,
-                fb.agency,
-                timestamp(fb.at),
-            ],
-        )?;
-        tx.commit()?;
-        self.checkpointer.committed();
-        Ok(FeedbackWrite::Stored)
+        self.checks.put_feedback(check_id, fb)
+    }
+
+    fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {
+        self.checks.check_stats(from, to)
     }
 
     fn put_catalogue(&self, c: &StoredCatalogue) -> Result<bool> {
@@ -1776,73 +1687,6 @@ impl Store for SqliteStore {
             })
             .optional()?)
     }
-
-    fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {
-        let conn = self.reader()?;
-        let mut st = conn.prepare_cached(
-            "SELECT c.decision, c.agency, COUNT(*), COUNT(f.check_id)
-             FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
-             WHERE c.checked_on >= ?1 AND c.checked_on <= ?2
-             GROUP BY c.decision, c.agency ORDER BY c.decision, c.agency",
-        )?;
-        let mut rows = st.query(params![
-            IsoDate::new(from).as_str(),
-            IsoDate::new(to).as_str()
-        ])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(CheckStat {
-                decision: r.get(0)?,
-                agency: r.get(1)?,
-                checks: count(r.get(2)?)?,
-                with_feedback: count(r.get(3)?)?,
-            });
-        }
-        Ok(out)
-    }
-}
-
-const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,
-    c.subject_key, c.scenario, c.decision, c.measures, c.catalogue_version, c.data_version,
-    c.batch_id, c.answer, f.outcome, f.measures, f.note, f.agency, f.at";
-
-fn stored_check(r: &Row<'_>) -> Result<StoredCheck> {
-    let at: String = r.get(1)?;
-    let on: String = r.get(2)?;
-    let measures: String = r.get(9)?;
-    let answer: String = r.get(13)?;
-    let feedback = match r.get::<_, Option<String>>(14)? {
-        Some(outcome) => {
-            let fm: String = r.get(15)?;
-            let fat: String = r.get(18)?;
-            Some(feedback_from(
-                &outcome,
-                &fm,
-                r.get(16)?,
-                r.get(17)?,
-                parse_timestamp(&fat)?,
-            )?)
-        }
-        None => None,
-    };
-    Ok(StoredCheck {
-        id: r.get(0)?,
-        at: parse_timestamp(&at)?,
-        checked_on: parse_date(&on)?,
-        agency: r.get(3)?,
-        case_ref: r.get(4)?,
-        subject_query: r.get(5)?,
-        subject_key: r.get(6)?,
-        scenario: r.get(7)?,
-        decision: r.get(8)?,
-        measures: serde_json::from_str(&measures).map_err(|e| corrupt_json("measures", e))?,
-        catalogue_version: r.get(10)?,
-        data_version: u64::try_from(r.get::<_, i64>(11)?)
-            .map_err(|_| StoreError::Corrupt("negative data version".into()))?,
-        batch_id: r.get(12)?,
-        answer,
-        feedback,
-    })
 }
 
 /// A stored feedback from its columns (shared with the PostgreSQL store).

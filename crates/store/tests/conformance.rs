@@ -2686,3 +2686,141 @@ fn postgres_bulk_load_defers_and_rebuilds_indexes() {
     loader.end_bulk_load().expect("end");
     assert_eq!(indexes(), all, "the running load's end built them");
 }
+
+/// A SQLite store keeps its check log in a file of its own (`X.checks.db`), so a check is stored
+/// while another writer (an import, here a raw connection) holds the main file's write lock; with
+/// the log in the main file this write would wait out the 30 s busy timeout and fail.
+#[test]
+fn sqlite_checks_are_kept_apart_and_stored_while_the_main_file_is_locked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("open");
+    let check_file = creditloop_store::sqlite::check_file_path(&path);
+    assert_eq!(check_file, dir.path().join("t.checks.db"));
+
+    let import = rusqlite::Connection::open(&path).expect("open raw");
+    import
+        .execute_batch("BEGIN IMMEDIATE; UPDATE schema_migrations SET name = name;")
+        .expect("hold the write lock");
+    let a = stored_check("CK-A", SHANGHAI, date(2024, 5, 6));
+    s.write_checks(std::slice::from_ref(&a))
+        .expect("stored beside the held lock");
+    let fb = Feedback {
+        outcome: FeedbackOutcome::Strict,
+        measures: vec!["M2".into()],
+        note: None,
+        agency: Some(SHANGHAI.into()),
+        at: at(4, 8),
+    };
+    assert_eq!(
+        s.put_feedback("CK-A", &fb).expect("feedback"),
+        FeedbackWrite::Stored
+    );
+    import.execute_batch("COMMIT").expect("release");
+
+    let raw = rusqlite::Connection::open(&check_file).expect("open check file");
+    let n: i64 = raw
+        .query_row("SELECT COUNT(*) FROM checks WHERE id = 'CK-A'", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(n, 1);
+    let in_main: bool = import
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name IN ('checks', 'check_feedback'))",
+            [],
+            |r| r.get(0),
+        )
+        .expect("schema");
+    assert!(!in_main, "no check tables left in the main file");
+    assert_eq!(
+        s.check_receipt("CK-A")
+            .expect("read")
+            .and_then(|c| c.feedback),
+        Some(fb)
+    );
+}
+
+/// Checks and feedback that an older store kept in its main file move to the check file when the
+/// store is opened, all of them and once: opening again, or after a move cut short (rows already
+/// copied, the old tables not yet dropped), neither loses nor doubles a row.
+#[test]
+fn sqlite_checks_of_an_older_store_move_to_the_check_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    drop(creditloop_store::sqlite::SqliteStore::open(&path).expect("create"));
+    let check_file = creditloop_store::sqlite::check_file_path(&path);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = check_file.clone().into_os_string();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+    // The main file as an older version left it: migration 8 not applied, checks held there.
+    let old_layout = |ids: &[&str]| {
+        let c = rusqlite::Connection::open(&path).expect("open raw");
+        c.execute_batch(include_str!("../migrations/sqlite/0002_checks.sql"))
+            .expect("old tables");
+        for id in ids {
+            let k = stored_check(id, BEIJING, date(2024, 6, 3));
+            c.execute(
+                "INSERT INTO checks (id, at, checked_on, agency, case_ref, subject_query,
+                     subject_key, scenario, decision, measures, catalogue_version, data_version,
+                     batch_id, answer)
+                 VALUES (?1, '2024-06-03T10:00:00Z', '2024-06-03', ?2, ?3, ?4, ?5, ?6, ?7,
+                     '[\"M1\",\"M2\"]', ?8, 7, NULL, ?9)",
+                rusqlite::params![
+                    k.id,
+                    k.agency,
+                    k.case_ref,
+                    k.subject_query,
+                    k.subject_key,
+                    k.scenario,
+                    k.decision,
+                    k.catalogue_version,
+                    k.answer
+                ],
+            )
+            .expect("old check");
+        }
+        c.execute(
+            "INSERT INTO check_feedback (check_id, outcome, measures, note, agency, at)
+             VALUES (?1, 'refused', '[\"M1\"]', '旧版本的反馈', ?2, '2024-06-04T08:00:00Z')",
+            rusqlite::params![ids[0], BEIJING],
+        )
+        .expect("old feedback");
+        c.execute("DELETE FROM schema_migrations WHERE version = 8", [])
+            .expect("migration 8 not applied");
+    };
+    old_layout(&["CK-OLD-1", "CK-OLD-2"]);
+
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("reopen");
+    let held = s.check_receipt("CK-OLD-1").expect("read").expect("moved");
+    assert_eq!(
+        held.answer,
+        stored_check("CK-OLD-1", BEIJING, date(2024, 6, 3)).answer
+    );
+    assert_eq!(held.measures, vec!["M1", "M2"]);
+    let fb = held.feedback.expect("feedback moved");
+    assert_eq!(fb.outcome, FeedbackOutcome::Refused);
+    assert_eq!(fb.note.as_deref(), Some("旧版本的反馈"));
+    let listed = |s: &creditloop_store::sqlite::SqliteStore| -> Vec<String> {
+        s.checks(&CheckQuery {
+            limit: 10,
+            ..CheckQuery::default()
+        })
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+    };
+    assert_eq!(listed(&s), vec!["CK-OLD-2", "CK-OLD-1"]);
+    drop(s);
+
+    // A move cut short after the copy: the old tables are back with the rows already moved.
+    old_layout(&["CK-OLD-1", "CK-OLD-2"]);
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("reopen after a cut");
+    assert_eq!(listed(&s), vec!["CK-OLD-2", "CK-OLD-1"]);
+    drop(s);
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("reopen again");
+    assert_eq!(listed(&s), vec!["CK-OLD-2", "CK-OLD-1"]);
+}
