@@ -190,13 +190,9 @@ impl WriteMemo {
 
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    conns: Connections,
     /// Locked only while the writer is held.
     memo: Mutex<WriteMemo>,
-    /// Empty for `:memory:`, whose data only the writer connection sees; reads then use the writer.
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
-    checkpointer: Checkpointer,
     /// `PATH-bulk`, whose lock marks a running bulk load ([`BulkMark`]); `None` for `:memory:`.
     bulk_mark: Option<BulkMark>,
     /// The check log, in a file of its own.
@@ -359,35 +355,17 @@ impl SqliteStore {
         if !bulk_mark.as_ref().is_some_and(BulkMark::taken) {
             ensure_indexes(&writer)?;
         }
-        let readers = if memory {
-            Vec::new()
-        } else {
-            (0..READERS)
-                .map(|_| {
-                    let c = Connection::open(path)?;
-                    configure(&c, None)?;
-                    Ok(Mutex::new(c))
-                })
-                .collect::<Result<Vec<_>>>()?
-        };
-        let checkpointer = if memory {
-            Checkpointer::none()
-        } else {
-            let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            writer.pragma_update(
-                None,
-                "wal_autocheckpoint",
-                (WAL_LIMIT_BYTES / page_size.max(512)).max(16),
-            )?;
-            writer.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
-            Checkpointer::start(path, "sqlite-checkpoint")?
-        };
+        let conns = Connections::new(
+            writer,
+            path,
+            memory,
+            READERS,
+            WAL_LIMIT_BYTES,
+            "sqlite-checkpoint",
+        )?;
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
+            conns,
             memo: Mutex::new(WriteMemo::default()),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            checkpointer,
             bulk_mark,
             checks,
         })
@@ -418,9 +396,70 @@ impl SqliteStore {
         }
         drop((memo, conn));
         if out.is_ok() {
-            self.checkpointer.committed();
+            self.conns.committed();
         }
         out
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conns.writer()
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.conns.reader()
+    }
+}
+
+/// The connections of one database file: one writer, a pool of readers reading from WAL
+/// snapshots, and the checkpointer that copies committed WAL pages into the file.
+struct Connections {
+    writer: Mutex<Connection>,
+    /// Empty for `:memory:`, whose data only the writer connection sees; reads then use the writer.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    checkpointer: Checkpointer,
+}
+
+impl Connections {
+    /// Around a configured, migrated `writer` of the file at `path`: `readers` reader connections,
+    /// the WAL bounded to `wal_limit` bytes, and a checkpointer thread called `name` (none of
+    /// these for `:memory:`).
+    fn new(
+        writer: Connection,
+        path: &Path,
+        memory: bool,
+        readers: usize,
+        wal_limit: i64,
+        name: &str,
+    ) -> Result<Self> {
+        if memory {
+            return Ok(Connections {
+                writer: Mutex::new(writer),
+                readers: Vec::new(),
+                next_reader: AtomicUsize::new(0),
+                checkpointer: Checkpointer::none(),
+            });
+        }
+        let readers = (0..readers)
+            .map(|_| {
+                let c = Connection::open(path)?;
+                configure(&c, None)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        writer.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            (wal_limit / page_size.max(512)).max(16),
+        )?;
+        writer.pragma_update(None, "journal_size_limit", wal_limit)?;
+        Ok(Connections {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            checkpointer: Checkpointer::start(path, name)?,
+        })
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
@@ -443,6 +482,11 @@ impl SqliteStore {
         self.readers[start % self.readers.len()]
             .lock()
             .map_err(|_| StoreError::Other("SQLite reader lock poisoned".into()))
+    }
+
+    /// Called after each commit: wakes the checkpointer; never blocks.
+    fn committed(&self) {
+        self.checkpointer.committed();
     }
 }
 
@@ -1107,7 +1151,7 @@ impl Store for SqliteStore {
         }
         conn.execute_batch(WRITER_CACHE)?;
         drop(conn);
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(())
     }
 
@@ -1459,7 +1503,7 @@ impl Store for SqliteStore {
                 c.published_at.map(timestamp)
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -1493,7 +1537,7 @@ impl Store for SqliteStore {
              WHERE number = ?1",
             params![number, timestamp(at)],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -1597,7 +1641,7 @@ impl Store for SqliteStore {
                 r.body
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -1666,7 +1710,7 @@ impl Store for SqliteStore {
                 "INSERT INTO pii_meta (name, value) VALUES (?1, ?2)",
                 params![PII_KEY_CHECK, check_value],
             )?;
-            self.checkpointer.committed();
+            self.conns.committed();
         }
         Ok(())
     }

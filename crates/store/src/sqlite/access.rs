@@ -73,7 +73,7 @@ impl Credentials for SqliteStore {
                 timestamp(u.updated_at),
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -95,7 +95,7 @@ impl Credentials for SqliteStore {
                 timestamp(u.updated_at),
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -141,7 +141,7 @@ impl Credentials for SqliteStore {
                 t.last_used_at.map(timestamp),
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -173,7 +173,7 @@ impl Credentials for SqliteStore {
             "UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
             params![name, timestamp(at)],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -183,7 +183,7 @@ impl Credentials for SqliteStore {
             "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1",
             params![token_hash, timestamp(at)],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(())
     }
 
@@ -200,7 +200,7 @@ impl Credentials for SqliteStore {
                 timestamp(s.expires_at)
             ],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(())
     }
 
@@ -237,7 +237,7 @@ impl Credentials for SqliteStore {
     fn delete_session(&self, id_hash: &str) -> Result<()> {
         let conn = self.writer()?;
         conn.execute("DELETE FROM web_sessions WHERE id_hash = ?1", [id_hash])?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(())
     }
 
@@ -248,7 +248,7 @@ impl Credentials for SqliteStore {
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT (fingerprint) DO NOTHING",
             params![c.fingerprint, c.username, c.bound_by, timestamp(c.bound_at)],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 
@@ -258,7 +258,7 @@ impl Credentials for SqliteStore {
             "DELETE FROM user_certificates WHERE fingerprint = ?1",
             [fingerprint],
         )?;
-        self.checkpointer.committed();
+        self.conns.committed();
         Ok(n == 1)
     }
 

@@ -10,14 +10,13 @@
 //! sits beside them the same way (`X.audit.db`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
-    Checkpointer, IsoDate, configure, corrupt_json, count, feedback_from, parse_date,
+    Connections, IsoDate, configure, corrupt_json, count, feedback_from, parse_date,
     parse_timestamp, timestamp,
 };
 use crate::{CheckQuery, CheckStat, FeedbackWrite, Result, StoreError, StoredCheck};
@@ -52,14 +51,8 @@ pub fn check_file_path(db: &Path) -> PathBuf {
     db.with_file_name(format!("{stem}.checks.db"))
 }
 
-/// The check log's connections: one writer, a few readers, and its checkpointer.
-pub(super) struct CheckFile {
-    writer: Mutex<Connection>,
-    /// Empty for `:memory:` (reads then use the writer).
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
-    checkpointer: Checkpointer,
-}
+/// The check log's connections.
+pub(super) struct CheckFile(Connections);
 
 impl CheckFile {
     /// Opens (creating when missing) the check file of the store at `db`; for `:memory:` a
@@ -74,34 +67,14 @@ impl CheckFile {
         configure(&writer, Some(PAGE_SIZE))?;
         writer.execute_batch(WRITER_CACHE)?;
         migrate(&mut writer)?;
-        if memory {
-            return Ok(CheckFile {
-                writer: Mutex::new(writer),
-                readers: Vec::new(),
-                next_reader: AtomicUsize::new(0),
-                checkpointer: Checkpointer::none(),
-            });
-        }
-        let readers = (0..READERS)
-            .map(|_| {
-                let c = Connection::open(&path)?;
-                configure(&c, None)?;
-                Ok(Mutex::new(c))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        writer.pragma_update(
-            None,
-            "wal_autocheckpoint",
-            (WAL_LIMIT_BYTES / page_size.max(512)).max(16),
-        )?;
-        writer.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES)?;
-        Ok(CheckFile {
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            checkpointer: Checkpointer::start(&path, "check-checkpoint")?,
-        })
+        Ok(CheckFile(Connections::new(
+            writer,
+            &path,
+            memory,
+            READERS,
+            WAL_LIMIT_BYTES,
+            "check-checkpoint",
+        )?))
     }
 
     /// Copies the checks and feedback that a store made before this file existed keeps in its
@@ -146,25 +119,11 @@ impl CheckFile {
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.writer
-            .lock()
-            .map_err(|_| StoreError::Other("SQLite check-log writer lock poisoned".into()))
+        self.0.writer()
     }
 
-    /// A reader connection: a free one if any, else the next in turn.
     fn reader(&self) -> Result<MutexGuard<'_, Connection>> {
-        if self.readers.is_empty() {
-            return self.writer();
-        }
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..self.readers.len() {
-            if let Ok(g) = self.readers[(start + i) % self.readers.len()].try_lock() {
-                return Ok(g);
-            }
-        }
-        self.readers[start % self.readers.len()]
-            .lock()
-            .map_err(|_| StoreError::Other("SQLite check-log reader lock poisoned".into()))
+        self.0.reader()
     }
 
     pub(super) fn write_checks(&self, checks: &[StoredCheck]) -> Result<()> {
@@ -200,7 +159,7 @@ impl CheckFile {
             }
         }
         tx.commit()?;
-        self.checkpointer.committed();
+        self.0.committed();
         Ok(())
     }
 
@@ -289,7 +248,7 @@ impl CheckFile {
             ],
         )?;
         tx.commit()?;
-        self.checkpointer.committed();
+        self.0.committed();
         Ok(FeedbackWrite::Stored)
     }
 
