@@ -1,6 +1,7 @@
 //! `creditloop token` (API tokens of agency systems) and `creditloop user` (web users): the credit
 //! office's administration of who may log in. Every grant and revocation is audited (权限变更).
 
+use crate::out::outln;
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -96,11 +97,11 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
                     .map_or("never".to_string(), |e| e.to_rfc3339())
             );
             eprintln!("请妥善保存，令牌只显示这一次 keep it safe: it is shown only once");
-            println!("{token}");
+            outln!("{token}");
         }
         TokenCommand::List => {
             let now = Utc::now();
-            println!("name\trole\tagency\tstatus\texpires_at\tlast_used_at");
+            outln!("name\trole\tagency\tstatus\texpires_at\tlast_used_at");
             for t in store.tokens()? {
                 let status = if t.revoked_at.is_some() {
                     "revoked"
@@ -109,7 +110,7 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
                 } else {
                     "active"
                 };
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{status}\t{}\t{}",
                     t.name,
                     t.role.code(),
@@ -126,7 +127,7 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
             {
                 bail!("没有名为“{name}”的有效令牌 no live token named `{name}`");
             }
-            println!("已吊销 revoked: {name}");
+            outln!("已吊销 revoked: {name}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -211,8 +212,8 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn print_totp(username: &str, secret: &str) {
-    println!("TOTP secret (shown once): {secret}");
-    println!("{}", credentials::totp_uri(username, secret));
+    outln!("TOTP secret (shown once): {secret}");
+    outln!("{}", credentials::totp_uri(username, secret));
 }
 
 pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
@@ -253,15 +254,15 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
                 bail!("用户名“{username}”已存在 the user `{username}` exists already");
             }
             audit_change(&args.db, &user, "user_created")?;
-            println!("已添加用户 user added: {username} ({})", role.code());
+            outln!("已添加用户 user added: {username} ({})", role.code());
             if let Some(s) = secret {
                 print_totp(&username, &s);
             }
         }
         UserCommand::List => {
-            println!("username\trole\tagency\ttotp\tdisabled");
+            outln!("username\trole\tagency\ttotp\tdisabled");
             for u in store.users()? {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}\t{}",
                     u.username,
                     u.role.code(),
@@ -288,7 +289,7 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
             user.updated_at = Utc::now();
             store.update_user(&user)?;
             audit_change(&args.db, &user, "password_changed")?;
-            println!("已更新口令 password changed: {username}");
+            outln!("已更新口令 password changed: {username}");
             if let Some(s) = secret {
                 print_totp(&username, &s);
             }
@@ -301,7 +302,7 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
             let audit = open_audit(&args.db)?;
             let bound = credentials::bind_certificate(&*store, &audit, &username, &pem, CLI_ACTOR)
                 .map_err(|e| anyhow::anyhow!("{} / {}", e.zh, e.en))?;
-            println!(
+            outln!(
                 "已绑定证书 certificate bound: {} → {username}",
                 bound.fingerprint
             );
@@ -320,17 +321,18 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
             match credentials::unbind_certificate(&*store, &audit, &fingerprint, CLI_ACTOR)
                 .map_err(|e| anyhow::anyhow!("{} / {}", e.zh, e.en))?
             {
-                Some(c) => println!(
+                Some(c) => outln!(
                     "已解除绑定 certificate unbound: {} (was {})",
-                    c.fingerprint, c.username
+                    c.fingerprint,
+                    c.username
                 ),
                 None => bail!("该证书未绑定 the certificate {fingerprint} is not bound"),
             }
         }
         UserCommand::Certs => {
-            println!("fingerprint\tusername\tbound_by\tbound_at");
+            outln!("fingerprint\tusername\tbound_by\tbound_at");
             for c in store.certificates()? {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     c.fingerprint,
                     c.username,
@@ -354,7 +356,7 @@ fn set_disabled(
         bail!("没有用户“{username}” no user `{username}`");
     };
     if user.disabled == disable {
-        println!(
+        outln!(
             "用户“{username}”已是{} / the user is {} already",
             if disable {
                 "停用状态"
@@ -374,7 +376,7 @@ fn set_disabled(
         "user_enabled"
     };
     audit_change(db, &user, change)?;
-    println!(
+    outln!(
         "{} {username}",
         if disable {
             "已停用 disabled:"

@@ -1,5 +1,6 @@
 //! `creditloop agencies`: the agencies table (code, name, level, region, parent) as data.
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +31,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Cmd::Import { file } => {
             let agencies = crate::demo_cmd::read_agencies(&file)?;
             store.put_agencies(&agencies)?;
-            println!("{} 个部门 agencies stored", agencies.len());
+            outln!("{} 个部门 agencies stored", agencies.len());
         }
         Cmd::List => {
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());

@@ -1,5 +1,6 @@
 //! `creditloop audit`: verify the tamper-evident log, publish a signed tree head, make a key.
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -67,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Head { db, audit } => {
             let log = crate::serve_cmd::open_audit(&db, &audit)?;
             let head = log.publish_head()?;
-            println!("{}", serde_json::to_string(&head)?);
+            outln!("{}", serde_json::to_string(&head)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Keygen { out, algorithm } => {
@@ -75,7 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 anyhow::anyhow!("未知算法 {algorithm}：应为 ed25519 或 sm2 / use ed25519 or sm2")
             })?;
             let public = creditloop_audit::generate_key_file(&out, alg)?;
-            println!(
+            outln!(
                 "{} key {} → {} (public: {})",
                 alg.code(),
                 public.key_id(),

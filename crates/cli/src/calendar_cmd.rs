@@ -1,5 +1,6 @@
 //! `creditloop calendar`: deadlines in working days (工作日) from the official holiday calendar.
 
+use crate::out::outln;
 use std::process::ExitCode;
 
 use chrono::{Datelike, NaiveDate};
@@ -63,14 +64,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     cal.years().end()
                 );
             }
-            println!(
+            outln!(
                 "from {from} ({}), {working_days} working days / {working_days} 个工作日:",
                 weekday_zh(from)
             );
-            println!("{}", d.date);
+            outln!("{}", d.date);
         }
         Cmd::Between { from, to } => {
-            println!("{}", cal.working_days_between(from, to));
+            outln!("{}", cal.working_days_between(from, to));
         }
         Cmd::Day { date } => {
             let why = if cal.is_holiday(date) {
@@ -82,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 "周末 weekend"
             };
-            println!("{date} {} {why}", weekday_zh(date));
+            outln!("{date} {} {why}", weekday_zh(date));
             return Ok(if cal.is_working_day(date) {
                 ExitCode::SUCCESS
             } else {
@@ -90,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             });
         }
         Cmd::Years => {
-            println!("{}-{}", cal.years().start(), cal.years().end());
+            outln!("{}-{}", cal.years().start(), cal.years().end());
         }
     }
     Ok(ExitCode::SUCCESS)

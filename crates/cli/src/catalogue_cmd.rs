@@ -2,6 +2,7 @@
 //! CSV or XLSX; import one (every row validated, every error named, nothing stored unless the whole
 //! file is valid); list the versions; publish a draft. The newest published version answers checks.
 
+use crate::out::outln;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -61,12 +62,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::List => {
             let list = store.catalogues()?;
             if list.is_empty() {
-                println!(
+                outln!(
                     "未导入目录，查询使用内置默认目录 / no stored version: checks use the shipped default"
                 );
             }
             for c in list {
-                println!(
+                outln!(
                     "v{}\t{}\t{}\t{}",
                     c.number,
                     c.status,
@@ -87,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|c| c.digest)
                 .unwrap_or_default();
             audit_change(&args.db, "published", number, &digest)?;
-            println!("v{number} 已发布 / published; restart or reload servers to answer with it");
+            outln!("v{number} 已发布 / published; restart or reload servers to answer with it");
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -244,7 +245,7 @@ fn import(
             };
             audit_change(db, change, number, &stored.digest)?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({
                         "stored": true, "number": number, "status": status.code(),
@@ -252,7 +253,7 @@ fn import(
                     })
                 );
             } else {
-                println!(
+                outln!(
                     "已导入 {} 项措施为 {} / stored {} measures",
                     catalogue.measures().len(),
                     catalogue.version().label_zh(),
@@ -264,7 +265,7 @@ fn import(
         Err(e) => {
             let errors = e.rows();
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "stored": false, "error": e.to_string(), "errors": errors })
                 );

@@ -3,6 +3,7 @@
 //! Every check is stored with a receipt id, as over HTTP. A single check reads the store directly
 //! (no index to build); a batch builds the in-memory index once and streams the file through it.
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -75,12 +76,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!(e))?;
     if args.json {
         creditloop_server::mask::mask_json(&mut answer);
-        println!("{}", serde_json::to_string(&answer)?);
+        outln!("{}", serde_json::to_string(&answer)?);
         return Ok(ExitCode::SUCCESS);
     }
     let outcome: creditloop_domain::catalogue::CheckOutcome = serde_json::from_str(&row.answer)?;
-    println!("{}", outcome.summary_zh());
-    println!(
+    outln!("{}", outcome.summary_zh());
+    outln!(
         "decision: {} · scenario: {} · catalogue: {} · receipt: {}",
         outcome.decision.code(),
         outcome.scenario.as_str(),
@@ -88,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         row.id
     );
     for m in &outcome.measures {
-        println!(
+        outln!(
             "  {} [{}] {} — 实施部门 {} — 依据 {} {}",
             m.code,
             m.action.zh(),
@@ -98,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             m.legal_basis.article
         );
         for k in &m.triggering {
-            println!(
+            outln!(
                 "      触发记录 {} {} {}",
                 k.category.zh(),
                 k.source,
@@ -107,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     for d in &outcome.disregarded {
-        println!(
+        outln!(
             "  未予考虑 disregarded: {} {} ({})",
             d.key.category.zh(),
             d.key.doc_no,

@@ -1,6 +1,7 @@
 //! `creditloop demo`: the first command a new user runs. Generates demo data into a SQLite file
 //! (once), imports it through the normal collection path, and serves it.
 
+use crate::out::noticeln;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,9 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.subjects = args.subjects;
         cfg.records = args.records;
         cfg.today = crate::today();
-        println!(
+        noticeln!(
             "生成演示数据 generating demo data: {} subjects, {} records …",
-            cfg.subjects, cfg.records
+            cfg.subjects,
+            cfg.records
         );
         let report = crate::generate_cmd::generate(&cfg)?;
         let audit = creditloop_server::audit::open_appending(
@@ -88,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 creditloop_server::intake::submission_entry(&r, None),
             )
             .map_err(|e| anyhow::anyhow!(e))?;
-            println!(
+            noticeln!(
                 "  {}: 入库 accepted {}, 拒收 rejected {} (deliberately bad rows), 逾期 late {}",
                 path.file_name()
                     .map(|n| n.to_string_lossy())
@@ -100,9 +102,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let _ = std::fs::remove_dir_all(&dir);
     } else {
-        println!(
+        noticeln!(
             "使用已有数据 using existing data: {} subjects, {} records",
-            totals.subjects, totals.records
+            totals.subjects,
+            totals.records
         );
     }
     if args.no_serve {

@@ -1,5 +1,6 @@
 //! `creditloop generate`: deterministic demo and benchmark data files.
 
+use crate::out::outln;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -109,12 +110,16 @@ pub fn generate(cfg: &GenConfig) -> anyhow::Result<GenReport> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cfg = args.config();
     let report = generate(&cfg)?;
-    println!(
+    outln!(
         "{} 个主体 subjects, {} 条记录 records, {} 个部门 agencies; 故意错误行 bad rows {}, 逾期 late {}",
-        report.subjects, report.records, report.agencies, report.bad_rows, report.late_rows
+        report.subjects,
+        report.records,
+        report.agencies,
+        report.bad_rows,
+        report.late_rows
     );
     for (path, rows, bad) in &report.files {
-        println!("  {} — {rows} rows, {bad} bad", path.display());
+        outln!("  {} — {rows} rows, {bad} bad", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

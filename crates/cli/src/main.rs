@@ -18,6 +18,7 @@ mod check_cmd;
 mod demo_cmd;
 mod generate_cmd;
 mod import_cmd;
+mod out;
 mod pii_cmd;
 mod serve_cmd;
 

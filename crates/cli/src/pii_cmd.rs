@@ -1,6 +1,7 @@
 //! The personal data key (个人信息密钥) options every command that touches persons shares, and
 //! `creditloop pii`: make a key file, reveal one person's resident number (audited).
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -74,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         PiiCommand::Keygen { path } => {
             creditloop_pii::generate_key_file(&path)?;
-            println!("wrote a new personal data key to {}", path.display());
+            outln!("wrote a new personal data key to {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         PiiCommand::Reveal {
@@ -112,6 +113,6 @@ fn reveal(db: &str, subject: &str, by: &str, pii: &PiiArgs) -> anyhow::Result<Ex
         .subject(sealed.key.0.clone())
         .detail(serde_json::json!({"field": "resident_id", "via": "cli"}));
     creditloop_server::audit::append_blocking(&audit, entry).map_err(|e| anyhow::anyhow!(e))?;
-    println!("{}\t{}", sealed.key, id.as_str());
+    outln!("{}\t{}", sealed.key, id.as_str());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `creditloop serve`.
 
+use crate::out::noticeln;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -173,21 +174,21 @@ pub fn serve(
         // Cookies over HTTPS are marked Secure.
         state.secure_cookies = options.tls.is_some() || net.secure_cookies;
         let scheme = if options.tls.is_some() { "https" } else { "http" };
-        println!("creditloop serving {backend} on {scheme}://{addr}/");
+        noticeln!("creditloop serving {backend} on {scheme}://{addr}/");
         if net.client_ca.is_some() {
-            println!(
+            noticeln!(
                 "client certificates of the CA {} log in their bound users \
                  (客户端证书登录：creditloop user bind-cert)",
                 net.client_ca.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
             );
         }
         if open_access {
-            println!(
+            noticeln!(
                 "注意 WARNING: open access — anonymous callers act as the credit office administrator \
                  (开放访问：匿名调用者视为信用办管理员). For development and the demo only."
             );
         } else {
-            println!(
+            noticeln!(
                 "API calls need `Authorization: Bearer clt_…` (creditloop token create); \
                  public pages and subject search are open"
             );

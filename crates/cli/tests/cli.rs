@@ -141,6 +141,46 @@ fn import_into_a_closed_pipe_ends_quietly_and_keeps_the_records() {
 }
 
 #[test]
+fn other_commands_into_a_closed_pipe_end_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(dir.path());
+    let commands: [&[&str]; 3] = [
+        &[
+            "calendar",
+            "deadline",
+            "--from",
+            "2026-09-30",
+            "--working-days",
+            "7",
+        ],
+        &["calendar", "years"],
+        &[
+            "check",
+            "--db",
+            &db,
+            "--subject",
+            "91330100716105852F",
+            "--scenario",
+            "public_bidding",
+            "--json",
+        ],
+    ];
+    for args in commands {
+        let mut child = bin()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn import_reports_json_and_rejects_can_be_fixed_and_imported_again() {
     let dir = tempfile::tempdir().unwrap();
     let data = generate(dir.path(), 2_000, "0.05", "penalty");
