@@ -35,11 +35,26 @@ pub fn looks_personal(s: &str) -> bool {
     resident_shaped(&creditloop_domain::ids::normalize(s))
 }
 
-/// 18 or 15 digits, the last of 18 possibly `X`, in already normalised text.
+/// 18 or 15 digits, the last of 18 possibly `X`, in already normalised text, unless it is an
+/// organisation's code and cannot be a resident number: an all-digit unified social credit code or
+/// a 15-digit registration number is shown as it is, since hiding it would hide the business a
+/// check was about. Where the value could be either, or is a mistyped resident number, it is
+/// masked: a person's number must never show.
 fn resident_shaped(s: &str) -> bool {
-    (s.len() == 18 || s.len() == 15)
+    use creditloop_domain::ids::{RegistrationNumber, ResidentId, Uscc};
+    let shaped = (s.len() == 18 || s.len() == 15)
         && s.char_indices()
-            .all(|(i, c)| c.is_ascii_digit() || (i == s.len() - 1 && (c == 'X' || c == 'x')))
+            .all(|(i, c)| c.is_ascii_digit() || (i == s.len() - 1 && (c == 'X' || c == 'x')));
+    if !shaped {
+        return false;
+    }
+    let organisation = if s.len() == 18 {
+        Uscc::parse(s).is_ok()
+    } else {
+        RegistrationNumber::parse(s).is_ok()
+    };
+    // Any birth date up to the end of time: a number is masked however the clock is set.
+    !organisation || ResidentId::parse(s, chrono::NaiveDate::MAX).is_ok()
 }
 
 /// Masks what a caller typed when it is a resident number; other text is returned as it is.
@@ -108,5 +123,28 @@ mod tests {
         assert_eq!(v["other"]["subject"], "1101**********002X");
         assert_eq!(v["company"]["subject"], "U:91330100716105852F");
         assert_eq!(v["company"]["subject_query"], "杭州某公司");
+    }
+
+    #[test]
+    fn organisation_codes_of_digits_only_are_not_masked() {
+        // An all-digit unified social credit code (its positions 7–14 even read as a date) and a
+        // 15-digit registration number are businesses, not persons.
+        for code in ["913301199001010425", "110108000000016"] {
+            assert_eq!(mask_query(code), code);
+            assert!(!looks_personal(code));
+            let mut v = serde_json::json!({"subject_query": code});
+            mask_json(&mut v);
+            assert_eq!(v["subject_query"], code);
+        }
+        // Resident numbers, a legacy 15-digit one and a mistyped one (wrong check character)
+        // are masked.
+        for id in [
+            "11010519491231002X",
+            "110105491231002",
+            "110105194912310021",
+        ] {
+            assert!(looks_personal(id), "{id}");
+            assert_ne!(mask_query(id), id);
+        }
     }
 }
