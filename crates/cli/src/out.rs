@@ -7,12 +7,7 @@ use std::io::Write as _;
 /// Writes one line to standard output; a closed pipe ends the process with success, any other
 /// write error with a message and status 1.
 pub fn line(args: std::fmt::Arguments<'_>) {
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"))
-        .and_then(|()| stdout.flush());
-    match written {
+    match write_line(args) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         Err(e) => {
@@ -33,11 +28,14 @@ pub(crate) use outln;
 /// Writes one line to standard output and goes on whatever happens: for what a server says as it
 /// starts, which must not stop it when nobody reads its output.
 pub fn notice(args: std::fmt::Arguments<'_>) {
+    let _ = write_line(args);
+}
+
+fn write_line(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"))
-        .and_then(|()| stdout.flush());
+    stdout.write_fmt(args)?;
+    stdout.write_all(b"\n")?;
+    stdout.flush()
 }
 
 /// `println!` through [`notice`].

@@ -104,6 +104,21 @@ fn calendar_deadline_prints_the_date_on_its_last_line() {
 
 /// A reader that closes the pipe before the report (`creditloop import --json … | head -c 0`) loses
 /// the report, not the import: the command ends without a panic and the records are stored.
+/// Runs `cmd` with the read end of its standard output closed before it writes anything: it must
+/// succeed without a panic.
+fn ends_quietly_into_a_closed_pipe(cmd: &mut Command) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?}: {err}");
+    assert!(!err.contains("panicked"), "{cmd:?}: {err}");
+}
+
 #[test]
 fn import_into_a_closed_pipe_ends_quietly_and_keeps_the_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -123,17 +138,7 @@ fn import_into_a_closed_pipe_ends_quietly_and_keeps_the_records() {
         if json {
             cmd.arg("--json");
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        // The read end closed before the command writes anything.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().expect("wait");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
-        assert!(!err.contains("panicked"), "{err}");
+        ends_quietly_into_a_closed_pipe(&mut cmd);
     }
     let r = import_json(&db, &file, &[]);
     assert_eq!(r["accepted"], 0, "{r}");
@@ -166,17 +171,7 @@ fn other_commands_into_a_closed_pipe_end_quietly() {
         ],
     ];
     for args in commands {
-        let mut child = bin()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        drop(child.stdout.take());
-        let out = child.wait_with_output().expect("wait");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        ends_quietly_into_a_closed_pipe(bin().args(args));
     }
 }
 
