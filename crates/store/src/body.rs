@@ -1,15 +1,19 @@
 //! The stored form of a record body (the JSON of the [`creditloop_domain::record::CreditRecord`]) in
-//! both stores: a zstd frame compressed with a dictionary shipped with the code.
+//! both stores, and of a check's answer in the SQLite check log: a zstd frame compressed with a
+//! dictionary shipped with the code.
 //!
 //! Why: a body is ~1 KB of JSON whose keys, enumerations, agency names and legal phrases repeat from
 //! record to record; with the dictionary it shrinks about sevenfold (one frame per record, so any one
 //! record is read alone). The body was two thirds of the database and of every byte an import
 //! writes (twice, WAL and then the database file). The content digest stays the SHA-256 of the JSON,
 //! so duplicates and versions are judged as before, and bodies stored as text by earlier versions
-//! are read as they are.
+//! are read as they are. A check's answer (~1.2 KB: the measures' texts, legal bases, catalogue
+//! digest) shrinks about fivefold with its own dictionary; on the check path every byte written
+//! costs CPU twice (WAL, then checkpoint), and the writer is a third of a check's cost.
 //!
 //! A frame names its dictionary by id; a dictionary, once shipped, never changes. A better one is
-//! trained (`scripts/train-body-dict.sh`) under a new id and added to [`DICTIONARIES`].
+//! trained (`scripts/train-body-dict.sh`, `scripts/train-answer-dict.sh`) under a new id and added
+//! to [`DICTIONARIES`].
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -23,44 +27,96 @@ use crate::StoreError;
 /// compression runs on the import's helper thread, beside the writer.
 const LEVEL: i32 = 1;
 
-/// The dictionaries, by the id their frames carry. The last one compresses new bodies.
-const DICTIONARIES: &[(u32, &[u8])] = &[(32769, include_bytes!("../dict/record-body-1.zdict"))];
+/// What a dictionary was trained on, and so what it compresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A record's body.
+    RecordBody,
+    /// A check's answer as given.
+    CheckAnswer,
+}
 
-/// Largest body accepted on decompression, so a corrupt frame cannot ask for gigabytes.
+impl Kind {
+    fn what(self) -> &'static str {
+        match self {
+            Kind::RecordBody => "record body",
+            Kind::CheckAnswer => "check answer",
+        }
+    }
+}
+
+/// The dictionaries, by the id their frames carry. The last one of a kind compresses new values.
+const DICTIONARIES: &[(u32, Kind, &[u8])] = &[
+    (
+        32769,
+        Kind::RecordBody,
+        include_bytes!("../dict/record-body-1.zdict"),
+    ),
+    (
+        49153,
+        Kind::CheckAnswer,
+        include_bytes!("../dict/check-answer-1.zdict"),
+    ),
+];
+
+/// Largest value accepted on decompression, so a corrupt frame cannot ask for gigabytes.
 const MAX_BODY: usize = 16 << 20;
 
-static ENCODER: LazyLock<(u32, EncoderDictionary<'static>)> = LazyLock::new(|| {
-    let (id, bytes) = DICTIONARIES[DICTIONARIES.len() - 1];
-    (id, EncoderDictionary::copy(bytes, LEVEL))
+static ENCODERS: LazyLock<Vec<(Kind, EncoderDictionary<'static>)>> = LazyLock::new(|| {
+    let mut last: Vec<(Kind, &[u8])> = Vec::new();
+    for &(_, kind, bytes) in DICTIONARIES {
+        match last.iter_mut().find(|(k, _)| *k == kind) {
+            Some(slot) => slot.1 = bytes,
+            None => last.push((kind, bytes)),
+        }
+    }
+    last.into_iter()
+        .map(|(kind, bytes)| (kind, EncoderDictionary::copy(bytes, LEVEL)))
+        .collect()
 });
 
 static DECODERS: LazyLock<Vec<(u32, DecoderDictionary<'static>)>> = LazyLock::new(|| {
     DICTIONARIES
         .iter()
-        .map(|&(id, bytes)| (id, DecoderDictionary::copy(bytes)))
+        .map(|&(id, _, bytes)| (id, DecoderDictionary::copy(bytes)))
         .collect()
 });
 
 thread_local! {
-    // One context per thread: creating one costs more than compressing a body.
-    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+    // One context per thread and kind: creating one costs more than compressing a value.
+    static COMPRESSORS: RefCell<Vec<(Kind, Compressor<'static>)>> = const { RefCell::new(Vec::new()) };
     static DECOMPRESSORS: RefCell<Vec<(u32, Decompressor<'static>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Appends the compressed form of `json` to `out`.
+/// Appends the compressed form of a record body's `json` to `out`.
 pub(crate) fn compress_into(json: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            let c = Compressor::with_prepared_dictionary(&ENCODER.1)
-                .map_err(|e| format!("zstd compressor: {e}"))?;
-            *slot = Some(c);
-        }
-        let c = slot
-            .as_mut()
-            .ok_or_else(|| "zstd compressor missing".to_string())?;
-        let frame = c
-            .compress(json)
+    compress_kind_into(Kind::RecordBody, json, out)
+}
+
+/// Appends the compressed form of `value` to `out`, with the newest dictionary of `kind`.
+pub(crate) fn compress_kind_into(
+    kind: Kind,
+    value: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    COMPRESSORS.with(|cell| {
+        let mut all = cell.borrow_mut();
+        let k = match all.iter().position(|(k, _)| *k == kind) {
+            Some(k) => k,
+            None => {
+                let dict = ENCODERS
+                    .iter()
+                    .find(|(k, _)| *k == kind)
+                    .ok_or_else(|| format!("no dictionary for a {}", kind.what()))?;
+                let c = Compressor::with_prepared_dictionary(&dict.1)
+                    .map_err(|e| format!("zstd compressor: {e}"))?;
+                all.push((kind, c));
+                all.len() - 1
+            }
+        };
+        let frame = all[k]
+            .1
+            .compress(value)
             .map_err(|e| format!("zstd compression: {e}"))?;
         out.extend_from_slice(&frame);
         Ok(())
@@ -70,12 +126,25 @@ pub(crate) fn compress_into(json: &[u8], out: &mut Vec<u8>) -> Result<(), String
 /// The JSON of a stored body: a zstd frame is decompressed with the dictionary it names; anything
 /// else is taken as the JSON text itself (bodies written before compression).
 pub fn body_json(stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
+    decompress(Kind::RecordBody, stored)
+}
+
+/// The answer text of a check as the SQLite check log holds it: a zstd frame (see
+/// [`compress_kind_into`]) or, written before answers were compressed, the text itself.
+pub(crate) fn answer_text(stored: &[u8]) -> Result<String, StoreError> {
+    let bytes = decompress(Kind::CheckAnswer, stored)?;
+    String::from_utf8(bytes.into_owned())
+        .map_err(|_| StoreError::Corrupt("check answer: not UTF-8".into()))
+}
+
+/// `stored` decompressed when it is a zstd frame, else as it is; `kind` names it in errors.
+fn decompress(kind: Kind, stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError> {
     const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
     if !stored.starts_with(&MAGIC) {
         return Ok(std::borrow::Cow::Borrowed(stored));
     }
     let id = zstd::zstd_safe::get_dict_id_from_frame(stored).map_or(0, |n| n.get());
-    let corrupt = |what: String| StoreError::Corrupt(format!("record body: {what}"));
+    let corrupt = |what: String| StoreError::Corrupt(format!("{}: {what}", kind.what()));
     let dict = DECODERS
         .iter()
         .find(|(i, _)| *i == id)
@@ -157,7 +226,30 @@ mod tests {
         assert!(body_json(&cut).is_err());
     }
 
+    #[test]
+    fn a_typical_answer_shrinks_severalfold_and_old_text_is_read_as_it_is() {
+        let answer = r#"{"decision":"prohibit","scenario":"public_bidding","checked_on":"2025-06-30","subject":"U:5212010100000PQLK5","subject_known":true,"measures":[{"code":"CJ-SX-002","kind":"punishment","action":"prohibit","effect":"prohibit","implementing_agency":"发展改革、住房城乡建设、交通运输、水利等招标投标行政监督部门，招标人及招标代理机构","content":"限制失信被执行人的投标活动，依法不得参与依法必须进行招标的工程建设项目投标","legal_basis":{"document":"《关于在招标投标活动中对失信被执行人实施联合惩戒的通知》（法〔2016〕285号）","article":"二、联合惩戒对象和措施"},"triggering":[{"source":"111200040000000NK6","category":"dishonest_debtor","doc_no":"津0101执〔2015〕4033605号"}],"explanation":"主体为失信被执行人"}],"suppressed":[],"disregarded":[],"catalogue_version":{"number":1,"status":"published","digest":"bc1abc73ff90edf2081a889f70034683ab4941480c1ba05dc7002e8d7a5c38da"},"receipt":"CK202612031530249324e7c71ac001388","checked_at":"2026-12-03T15:30:24.932113997Z","data_version":1,"summary_zh":"不予办理：适用惩戒措施1项","agency":"11120000MB19674671","case_ref":null}"#;
+        let mut out = Vec::new();
+        compress_kind_into(Kind::CheckAnswer, answer.as_bytes(), &mut out).expect("compress");
+        assert!(
+            out.len() * 3 < answer.len(),
+            "{} of {}",
+            out.len(),
+            answer.len()
+        );
+        assert_eq!(answer_text(&out).expect("decode"), answer);
+        assert_eq!(answer_text(answer.as_bytes()).expect("text"), answer);
+        assert!(answer_text(&[0xff, 0xfe]).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn any_answer_round_trips(s in ".{0,400}") {
+            let mut out = Vec::new();
+            compress_kind_into(Kind::CheckAnswer, s.as_bytes(), &mut out).expect("compress");
+            prop_assert_eq!(answer_text(&out).expect("decode"), s);
+        }
+
         #[test]
         fn any_json_round_trips(s in ".{0,400}") {
             let json = serde_json::to_vec(&serde_json::json!({ "text": s })).expect("json");

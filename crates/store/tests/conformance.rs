@@ -2741,6 +2741,63 @@ fn sqlite_checks_are_kept_apart_and_stored_while_the_main_file_is_locked() {
     );
 }
 
+/// The check file holds each answer as a zstd frame (a fraction of its text) and gives back the
+/// text exactly; answers the check file held as text before that are read as they are.
+#[test]
+fn sqlite_check_answers_are_stored_compressed_and_read_back_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let s = creditloop_store::sqlite::SqliteStore::open(&path).expect("open");
+    let mut a = stored_check("CK-Z", SHANGHAI, date(2024, 5, 6));
+    a.answer = r#"{"decision":"prohibit","scenario":"public_bidding","checked_on":"2024-05-06","subject":"U:91330100716105852F","subject_known":true,"measures":[{"code":"CJ-SX-002","kind":"punishment","action":"prohibit","effect":"prohibit","implementing_agency":"发展改革、住房城乡建设、交通运输、水利等招标投标行政监督部门，招标人及招标代理机构","content":"限制失信被执行人的投标活动，依法不得参与依法必须进行招标的工程建设项目投标","legal_basis":{"document":"《关于在招标投标活动中对失信被执行人实施联合惩戒的通知》（法〔2016〕285号）","article":"二、联合惩戒对象和措施"},"triggering":[{"source":"11330100002489583G","category":"dishonest_debtor","doc_no":"浙0102执〔2023〕1234号"}],"explanation":"主体为失信被执行人"}],"suppressed":[],"disregarded":[],"receipt":"CK-Z","summary_zh":"不予办理：适用惩戒措施1项","agency":"11330100002489583G","case_ref":"ZJ-1 \"引号\" \\ 和 emoji 🚀"}"#.into();
+    s.write_checks(std::slice::from_ref(&a)).expect("write");
+    let raw = rusqlite::Connection::open(creditloop_store::sqlite::check_file_path(&path))
+        .expect("open check file");
+    let (kind, len): (String, i64) = raw
+        .query_row(
+            "SELECT typeof(answer), length(answer) FROM checks WHERE id = 'CK-Z'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("raw row");
+    assert_eq!(kind, "blob");
+    assert!(
+        (len as usize) * 3 < a.answer.len(),
+        "{len} bytes for {} of text",
+        a.answer.len()
+    );
+    assert_eq!(s.check_receipt("CK-Z").expect("read"), Some(a.clone()));
+
+    // A row as the check file held it before: the answer as text.
+    let old = stored_check("CK-T", SHANGHAI, date(2024, 5, 7));
+    raw.execute(
+        "INSERT INTO checks (id, at, checked_on, agency, case_ref, subject_query, subject_key,
+             scenario, decision, measures, catalogue_version, data_version, batch_id, answer)
+         VALUES ('CK-T', '2024-03-10T10:00:00Z', '2024-05-07', ?1, ?2, ?3, ?4, ?5, ?6,
+             '[\"M1\",\"M2\"]', ?7, 7, NULL, ?8)",
+        rusqlite::params![
+            old.agency,
+            old.case_ref,
+            old.subject_query,
+            old.subject_key,
+            old.scenario,
+            old.decision,
+            old.catalogue_version,
+            old.answer
+        ],
+    )
+    .expect("text answer");
+    let listed = s
+        .checks(&CheckQuery {
+            limit: 10,
+            ..CheckQuery::default()
+        })
+        .expect("list");
+    let t = listed.iter().find(|c| c.id == "CK-T").expect("listed");
+    assert_eq!(t.answer, old.answer);
+    assert_eq!(listed.len(), 2);
+}
+
 /// Checks and feedback that an older store kept in its main file move to the check file when the
 /// store is opened, all of them and once: opening again, or after a move cut short (rows already
 /// copied, the old tables not yet dropped), neither loses nor doubles a row.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::MutexGuard;
 
 use chrono::NaiveDate;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::{
@@ -139,7 +140,15 @@ impl CheckFile {
                      batch_id, answer)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
+            let mut answer = Vec::new();
             for c in checks {
+                answer.clear();
+                crate::body::compress_kind_into(
+                    crate::body::Kind::CheckAnswer,
+                    c.answer.as_bytes(),
+                    &mut answer,
+                )
+                .map_err(StoreError::Other)?;
                 st.execute(params![
                     c.id,
                     timestamp(c.at),
@@ -154,7 +163,7 @@ impl CheckFile {
                     c.catalogue_version,
                     c.data_version as i64,
                     c.batch_id,
-                    c.answer,
+                    answer,
                 ])?;
             }
         }
@@ -298,7 +307,15 @@ fn stored_check(r: &Row<'_>) -> Result<StoredCheck> {
     let at: String = r.get(1)?;
     let on: String = r.get(2)?;
     let measures: String = r.get(9)?;
-    let answer: String = r.get(13)?;
+    // Compressed (a BLOB), or text as written before answers were compressed.
+    let answer = match r.get_ref(13)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => crate::body::answer_text(b)?,
+        _ => {
+            return Err(StoreError::Corrupt(
+                "check answer: neither text nor blob".into(),
+            ));
+        }
+    };
     let feedback = match r.get::<_, Option<String>>(14)? {
         Some(outcome) => {
             let fm: String = r.get(15)?;

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Trains the zstd dictionary the SQLite check log compresses stored answers with
+# (crates/store/dict/check-answer-ID.zdict). Its data: the answers of batch checks, every scenario,
+# over demo data generated with a seed the benchmarks do not use (97), exactly as the store writes
+# them. A dictionary, once shipped, is never changed: stored answers name it by id. A better one
+# (a catalogue that changed much, say) is trained under a new id and added beside it
+# (DICTIONARIES in crates/store/src/body.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+id=${1:-1}
+out=crates/store/dict/check-answer-$id.zdict
+[ -e "$out" ] && { echo "$out exists: a shipped dictionary never changes; give a new id" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+command -v zstd >/dev/null || apt-get install -y -qq zstd >/dev/null
+cargo build --release -q -p creditloop-cli
+bin=target/release/creditloop
+db="sqlite://$work/train.db"
+"$bin" generate --subjects 5000 --records 50000 --seed 97 --out "$work/data" --today 2026-06-30 >/dev/null
+for f in "$work"/data/*.csv; do
+  case "$f" in */agencies.csv) continue ;; esac
+  "$bin" import --db "$db" "$f" --json --today 2026-06-30 >/dev/null 2>>"$work/log"
+done
+# The subjects' unified codes, from the generated files' subject code columns (not the agencies').
+python3 - "$work/data" "$work/codes.csv" <<'PY'
+import csv, glob, sys
+codes = set()
+for f in glob.glob(sys.argv[1] + "/*.csv"):
+    with open(f, encoding="utf-8-sig") as h:
+        for row in csv.DictReader(h):
+            for k, v in row.items():
+                if k and "统一社会信用代码" in k and "数据来源" not in k and "机关" not in k and v:
+                    codes.add(v.strip())
+with open(sys.argv[2], "w", encoding="utf-8") as h:
+    h.write("subject\n")
+    for c in sorted(codes)[:3000]:
+        h.write(c + "\n")
+PY
+# Single checks (a batch stores a shorter answer) over HTTP, every scenario, against the same store.
+port=18093
+"$bin" serve --db "$db" --listen "127.0.0.1:$port" --open-access --public-rate-limit 0 \
+  >/dev/null 2>>"$work/log" &
+server=$!
+trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+python3 - "$work/codes.csv" "$port" <<'PY'
+import json, sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[2]}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/healthz", timeout=2)
+        break
+    except OSError:
+        time.sleep(0.2)
+codes = [l.strip() for l in open(sys.argv[1], encoding="utf-8").readlines()[1:] if l.strip()]
+scenarios = ["government_procurement", "public_bidding", "administrative_licence", "market_access",
+             "honours", "fiscal_subsidy", "financing", "qualification"]
+for i, code in enumerate(codes):
+    body = {"subject": code, "scenario": scenarios[i % len(scenarios)],
+            "agency": "11120000MB19674671", "case_ref": f"TRAIN-{i:05d}" if i % 2 else None}
+    req = urllib.request.Request(base + "/api/v1/checks", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+PY
+kill "$server"; wait "$server" 2>/dev/null || true
+# Every 2nd stored answer, one file each (zstd trains on samples as files).
+python3 - "$work/train.checks.db" "$work/answers" <<'PY'
+import os, sqlite3, sys
+os.makedirs(sys.argv[2])
+db = sqlite3.connect(sys.argv[1])
+n = 0
+for rowid, answer in db.execute("SELECT rowid, answer FROM checks WHERE rowid % 2 = 0"):
+    data = answer if isinstance(answer, bytes) else answer.encode()
+    with open(f"{sys.argv[2]}/{rowid}.json", "wb") as h:
+        h.write(data)
+    n += 1
+print(f"{n} answers", file=sys.stderr)
+PY
+zstd -q --train "$work"/answers/* --maxdict=16384 --dictID=$((49152 + id)) -o "$out"
+ls -l "$out"
