@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "body_bytes",
         include_str!("../migrations/postgres/0008_body_bytes.sql"),
     ),
+    (
+        9,
+        "answer_bytes",
+        include_str!("../migrations/postgres/0009_answer_bytes.sql"),
+    ),
 ];
 
 /// Advisory lock keys (arbitrary constants, "CLmigr", "CLwrit" and "CLbulk").
@@ -1199,7 +1204,8 @@ impl Store for PgStore {
         if checks.is_empty() {
             return Ok(());
         }
-        let mut cols: [Vec<Option<String>>; 11] = Default::default();
+        let mut cols: [Vec<Option<String>>; 10] = Default::default();
+        let mut answers: Vec<Vec<u8>> = Vec::with_capacity(checks.len());
         let mut ats = Vec::with_capacity(checks.len());
         let mut ons = Vec::with_capacity(checks.len());
         let mut versions = Vec::with_capacity(checks.len());
@@ -1214,7 +1220,14 @@ impl Store for PgStore {
             cols[7].push(Some(json_text(&c.measures)?));
             cols[8].push(Some(c.catalogue_version.clone()));
             cols[9].push(c.batch_id.clone());
-            cols[10].push(Some(c.answer.clone()));
+            let mut answer = Vec::new();
+            crate::body::compress_kind_into(
+                crate::body::Kind::CheckAnswer,
+                c.answer.as_bytes(),
+                &mut answer,
+            )
+            .map_err(StoreError::Other)?;
+            answers.push(answer);
             ats.push(c.at);
             ons.push(c.checked_on);
             versions.push(c.data_version as i64);
@@ -1227,10 +1240,10 @@ impl Store for PgStore {
                  scenario, decision, measures, catalogue_version, data_version, batch_id, answer)
              SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::date[], $4::text[],
                  $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-                 $11::text[], $12::bigint[], $13::text[], $14::text[])",
+                 $11::text[], $12::bigint[], $13::text[], $14::bytea[])",
             &[
                 &cols[0], &ats, &ons, &cols[1], &cols[2], &cols[3], &cols[4], &cols[5], &cols[6],
-                &cols[7], &cols[8], &versions, &cols[9], &cols[10],
+                &cols[7], &cols[8], &versions, &cols[9], &answers,
             ],
         )?;
         tx.commit()?;
@@ -1597,7 +1610,7 @@ const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.s
 
 fn stored_check(r: &Row) -> Result<StoredCheck> {
     let measures: &str = r.try_get(9)?;
-    let answer: String = r.try_get(13)?;
+    let answer = crate::body::answer_text(r.try_get::<_, &[u8]>(13)?)?;
     let feedback = match r.try_get::<_, Option<&str>>(14)? {
         Some(outcome) => Some(feedback_from(
             outcome,

@@ -2357,6 +2357,40 @@ fn postgres_bodies_are_compressed_and_converted_text_bodies_still_read() {
     reads_as_before(&*s, entry, "b-pg-old-2");
 }
 
+/// PostgreSQL holds check answers as zstd frames too, and an answer migration 0009 converted from
+/// the old text column (its UTF-8 bytes) is read as it was.
+#[test]
+fn postgres_check_answers_are_compressed_and_converted_text_answers_still_read() {
+    let Some((ctx, db)) = pg_ctx() else { return };
+    let url = with_database(&db.admin_url, &db.name);
+    let s = ctx.store();
+    let mut a = stored_check("CK-PG-Z", SHANGHAI, date(2024, 5, 6));
+    a.answer = format!(
+        r#"{{"decision":"prohibit","measures":[{{"code":"CJ-SX-002","implementing_agency":"发展改革、住房城乡建设、交通运输、水利等招标投标行政监督部门，招标人及招标代理机构","content":"限制失信被执行人的投标活动，依法不得参与依法必须进行招标的工程建设项目投标","legal_basis":{{"document":"《关于在招标投标活动中对失信被执行人实施联合惩戒的通知》（法〔2016〕285号）"}}}}],"receipt":"CK-PG-Z","note":"{}"}}"#,
+        "引号 \\\" 和 emoji 🚀"
+    );
+    s.write_checks(std::slice::from_ref(&a)).expect("write");
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+    let stored: Vec<u8> = c
+        .query_one("SELECT answer FROM checks WHERE id = 'CK-PG-Z'", &[])
+        .expect("answer")
+        .get(0);
+    assert!(
+        stored.len() * 2 < a.answer.len() && !stored.starts_with(b"{"),
+        "{} bytes for {} of text",
+        stored.len(),
+        a.answer.len()
+    );
+    assert_eq!(s.check_receipt("CK-PG-Z").expect("read"), Some(a.clone()));
+    // As migration 0009 leaves an answer written before it: the text's bytes.
+    c.execute(
+        "UPDATE checks SET answer = convert_to($1, 'UTF8') WHERE id = 'CK-PG-Z'",
+        &[&a.answer],
+    )
+    .expect("to text bytes");
+    assert_eq!(s.check_receipt("CK-PG-Z").expect("read"), Some(a));
+}
+
 /// The JSON of `entry`, after checking that `stored` is its compressed form, under a third of it.
 fn compressed_json_of(stored: &[u8], entry: &CreditRecord) -> Vec<u8> {
     let json = serde_json::to_vec(entry).expect("json");
