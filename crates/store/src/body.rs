@@ -1,6 +1,6 @@
-//! The stored form of a record body (the JSON of the [`creditloop_domain::record::CreditRecord`]) in
-//! both stores, and of a check's answer in the SQLite check log: a zstd frame compressed with a
-//! dictionary shipped with the code.
+//! The stored form of a record body (the JSON of the [`creditloop_domain::record::CreditRecord`]) and
+//! of a check's answer in both stores: a zstd frame compressed with a dictionary shipped with the
+//! code.
 //!
 //! Why: a body is ~1 KB of JSON whose keys, enumerations, agency names and legal phrases repeat from
 //! record to record; with the dictionary it shrinks about sevenfold (one frame per record, so any one
@@ -129,8 +129,8 @@ pub fn body_json(stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError
     decompress(Kind::RecordBody, stored)
 }
 
-/// The answer text of a check as the SQLite check log holds it: a zstd frame (see
-/// [`compress_kind_into`]) or, written before answers were compressed, the text itself.
+/// The answer text of a check as a store holds it: a zstd frame (see [`compress_kind_into`]) or,
+/// written before answers were compressed, the text itself.
 pub(crate) fn answer_text(stored: &[u8]) -> Result<String, StoreError> {
     let bytes = decompress(Kind::CheckAnswer, stored)?;
     String::from_utf8(bytes.into_owned())
