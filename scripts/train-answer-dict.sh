@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Trains the zstd dictionary the SQLite check log compresses stored answers with
-# (crates/store/dict/check-answer-ID.zdict). Its data: the answers of batch checks, every scenario,
-# over demo data generated with a seed the benchmarks do not use (97), exactly as the store writes
-# them. A dictionary, once shipped, is never changed: stored answers name it by id. A better one
-# (a catalogue that changed much, say) is trained under a new id and added beside it
-# (DICTIONARIES in crates/store/src/body.rs).
+# Trains the zstd dictionary both stores compress check answers with
+# (crates/store/dict/check-answer-ID.zdict). Its data: the answers of single checks over HTTP, every
+# scenario, over demo data generated with a seed the benchmarks do not use (97); organisations only,
+# so each answer is the text the store keeps (no masking). A dictionary, once shipped, is never
+# changed: stored answers name it by id. A better one (a catalogue that changed much, say) is trained
+# under a new id and added beside it (DICTIONARIES in crates/store/src/body.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 id=${1:-1}
@@ -42,9 +42,11 @@ port=18093
   >/dev/null 2>>"$work/log" &
 server=$!
 trap 'kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-python3 - "$work/codes.csv" "$port" <<'PY'
-import json, sys, time, urllib.request
+# Every 2nd answer, one file each (zstd trains on samples as files).
+python3 - "$work/codes.csv" "$port" "$work/answers" <<'PY'
+import json, os, sys, time, urllib.request
 base = f"http://127.0.0.1:{sys.argv[2]}"
+os.makedirs(sys.argv[3])
 for _ in range(300):
     try:
         urllib.request.urlopen(base + "/healthz", timeout=2)
@@ -59,21 +61,12 @@ for i, code in enumerate(codes):
             "agency": "11120000MB19674671", "case_ref": f"TRAIN-{i:05d}" if i % 2 else None}
     req = urllib.request.Request(base + "/api/v1/checks", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req, timeout=10).read()
+    answer = urllib.request.urlopen(req, timeout=10).read()
+    if i % 2 == 0:
+        with open(f"{sys.argv[3]}/{i}.json", "wb") as h:
+            h.write(answer)
+print(f"{(len(codes) + 1) // 2} answers", file=sys.stderr)
 PY
 kill "$server"; wait "$server" 2>/dev/null || true
-# Every 2nd stored answer, one file each (zstd trains on samples as files).
-python3 - "$work/train.checks.db" "$work/answers" <<'PY'
-import os, sqlite3, sys
-os.makedirs(sys.argv[2])
-db = sqlite3.connect(sys.argv[1])
-n = 0
-for rowid, answer in db.execute("SELECT rowid, answer FROM checks WHERE rowid % 2 = 0"):
-    data = answer if isinstance(answer, bytes) else answer.encode()
-    with open(f"{sys.argv[2]}/{rowid}.json", "wb") as h:
-        h.write(data)
-    n += 1
-print(f"{n} answers", file=sys.stderr)
-PY
 zstd -q --train "$work"/answers/* --maxdict=16384 --dictID=$((49152 + id)) -o "$out"
 ls -l "$out"
