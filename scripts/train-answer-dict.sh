@@ -5,22 +5,8 @@
 # so each answer is the text the store keeps (no masking). A dictionary, once shipped, is never
 # changed: stored answers name it by id. A better one (a catalogue that changed much, say) is trained
 # under a new id and added beside it (DICTIONARIES in crates/store/src/body.rs).
-set -euo pipefail
-cd "$(dirname "$0")/.."
 id=${1:-1}
-out=crates/store/dict/check-answer-$id.zdict
-[ -e "$out" ] && { echo "$out exists: a shipped dictionary never changes; give a new id" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-command -v zstd >/dev/null || apt-get install -y -qq zstd >/dev/null
-cargo build --release -q -p creditloop-cli
-bin=target/release/creditloop
-db="sqlite://$work/train.db"
-"$bin" generate --subjects 5000 --records 50000 --seed 97 --out "$work/data" --today 2026-06-30 >/dev/null
-for f in "$work"/data/*.csv; do
-  case "$f" in */agencies.csv) continue ;; esac
-  "$bin" import --db "$db" "$f" --json --today 2026-06-30 >/dev/null 2>>"$work/log"
-done
+source "$(dirname "$0")/train-dict-start.sh" check-answer "$id" 5000 50000
 # The subjects' unified codes, from the generated files' subject code columns (not the agencies').
 python3 - "$work/data" "$work/codes.csv" <<'PY'
 import csv, glob, sys

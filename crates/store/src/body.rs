@@ -29,7 +29,7 @@ const LEVEL: i32 = 1;
 
 /// What a dictionary was trained on, and so what it compresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+enum Kind {
     /// A record's body.
     RecordBody,
     /// A check's answer as given.
@@ -37,6 +37,8 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    const ALL: [Kind; 2] = [Kind::RecordBody, Kind::CheckAnswer];
+
     fn what(self) -> &'static str {
         match self {
             Kind::RecordBody => "record body",
@@ -62,16 +64,14 @@ const DICTIONARIES: &[(u32, Kind, &[u8])] = &[
 /// Largest value accepted on decompression, so a corrupt frame cannot ask for gigabytes.
 const MAX_BODY: usize = 16 << 20;
 
+/// The newest dictionary of each kind, which compresses new values.
 static ENCODERS: LazyLock<Vec<(Kind, EncoderDictionary<'static>)>> = LazyLock::new(|| {
-    let mut last: Vec<(Kind, &[u8])> = Vec::new();
-    for &(_, kind, bytes) in DICTIONARIES {
-        match last.iter_mut().find(|(k, _)| *k == kind) {
-            Some(slot) => slot.1 = bytes,
-            None => last.push((kind, bytes)),
-        }
-    }
-    last.into_iter()
-        .map(|(kind, bytes)| (kind, EncoderDictionary::copy(bytes, LEVEL)))
+    Kind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let (_, _, bytes) = DICTIONARIES.iter().rev().find(|d| d.1 == kind)?;
+            Some((kind, EncoderDictionary::copy(bytes, LEVEL)))
+        })
         .collect()
 });
 
@@ -93,12 +93,13 @@ pub(crate) fn compress_into(json: &[u8], out: &mut Vec<u8>) -> Result<(), String
     compress_kind_into(Kind::RecordBody, json, out)
 }
 
+/// Appends the stored form of a check's answer text to `out` (see [`answer_text`]).
+pub(crate) fn compress_answer_into(text: &str, out: &mut Vec<u8>) -> Result<(), StoreError> {
+    compress_kind_into(Kind::CheckAnswer, text.as_bytes(), out).map_err(StoreError::Other)
+}
+
 /// Appends the compressed form of `value` to `out`, with the newest dictionary of `kind`.
-pub(crate) fn compress_kind_into(
-    kind: Kind,
-    value: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
+fn compress_kind_into(kind: Kind, value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     COMPRESSORS.with(|cell| {
         let mut all = cell.borrow_mut();
         let k = match all.iter().position(|(k, _)| *k == kind) {
@@ -129,7 +130,7 @@ pub fn body_json(stored: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, StoreError
     decompress(Kind::RecordBody, stored)
 }
 
-/// The answer text of a check as a store holds it: a zstd frame (see [`compress_kind_into`]) or,
+/// The answer text of a check as a store holds it: a zstd frame (see [`compress_answer_into`]) or,
 /// written before answers were compressed, the text itself.
 pub(crate) fn answer_text(stored: &[u8]) -> Result<String, StoreError> {
     let bytes = decompress(Kind::CheckAnswer, stored)?;
@@ -230,7 +231,7 @@ mod tests {
     fn a_typical_answer_shrinks_severalfold_and_old_text_is_read_as_it_is() {
         let answer = r#"{"decision":"prohibit","scenario":"public_bidding","checked_on":"2025-06-30","subject":"U:5212010100000PQLK5","subject_known":true,"measures":[{"code":"CJ-SX-002","kind":"punishment","action":"prohibit","effect":"prohibit","implementing_agency":"发展改革、住房城乡建设、交通运输、水利等招标投标行政监督部门，招标人及招标代理机构","content":"限制失信被执行人的投标活动，依法不得参与依法必须进行招标的工程建设项目投标","legal_basis":{"document":"《关于在招标投标活动中对失信被执行人实施联合惩戒的通知》（法〔2016〕285号）","article":"二、联合惩戒对象和措施"},"triggering":[{"source":"111200040000000NK6","category":"dishonest_debtor","doc_no":"津0101执〔2015〕4033605号"}],"explanation":"主体为失信被执行人"}],"suppressed":[],"disregarded":[],"catalogue_version":{"number":1,"status":"published","digest":"bc1abc73ff90edf2081a889f70034683ab4941480c1ba05dc7002e8d7a5c38da"},"receipt":"CK202612031530249324e7c71ac001388","checked_at":"2026-12-03T15:30:24.932113997Z","data_version":1,"summary_zh":"不予办理：适用惩戒措施1项","agency":"11120000MB19674671","case_ref":null}"#;
         let mut out = Vec::new();
-        compress_kind_into(Kind::CheckAnswer, answer.as_bytes(), &mut out).expect("compress");
+        compress_answer_into(answer, &mut out).expect("compress");
         assert!(
             out.len() * 3 < answer.len(),
             "{} of {}",
@@ -246,7 +247,7 @@ mod tests {
         #[test]
         fn any_answer_round_trips(s in ".{0,400}") {
             let mut out = Vec::new();
-            compress_kind_into(Kind::CheckAnswer, s.as_bytes(), &mut out).expect("compress");
+            compress_answer_into(&s, &mut out).expect("compress");
             prop_assert_eq!(answer_text(&out).expect("decode"), s);
         }
 

@@ -1221,12 +1221,7 @@ impl Store for PgStore {
             cols[8].push(Some(c.catalogue_version.clone()));
             cols[9].push(c.batch_id.clone());
             let mut answer = Vec::new();
-            crate::body::compress_kind_into(
-                crate::body::Kind::CheckAnswer,
-                c.answer.as_bytes(),
-                &mut answer,
-            )
-            .map_err(StoreError::Other)?;
+            crate::body::compress_answer_into(&c.answer, &mut answer)?;
             answers.push(answer);
             ats.push(c.at);
             ons.push(c.checked_on);

@@ -143,12 +143,7 @@ impl CheckFile {
             let mut answer = Vec::new();
             for c in checks {
                 answer.clear();
-                crate::body::compress_kind_into(
-                    crate::body::Kind::CheckAnswer,
-                    c.answer.as_bytes(),
-                    &mut answer,
-                )
-                .map_err(StoreError::Other)?;
+                crate::body::compress_answer_into(&c.answer, &mut answer)?;
                 st.execute(params![
                     c.id,
                     timestamp(c.at),
