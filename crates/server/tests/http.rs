@@ -69,6 +69,36 @@ async fn health_and_openapi_answer() {
         .unwrap();
     assert_eq!(h["status"], "ok");
     assert_eq!(h["backend"], "sqlite");
+    assert_eq!(
+        (&h["subjects"], &h["records"]),
+        (&json!(0), &json!(0)),
+        "{h}"
+    );
+
+    // The counts follow what checks are answered from: a submission shows at once.
+    let c = reqwest::Client::new();
+    let (status, r) = post_json(
+        &c,
+        format!("{}/api/v1/records", s.base),
+        &penalty("津市监罚〔2024〕7号", "91330100716105852F", "2"),
+    )
+    .await;
+    assert_eq!((status, &r["accepted"]), (200, &json!(1)), "{r}");
+    let after: Value = reqwest::get(format!("{}/healthz", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&after["subjects"], &after["records"]),
+        (&json!(1), &json!(1)),
+        "{after}"
+    );
+    assert!(
+        after["data_version"].as_u64() > h["data_version"].as_u64(),
+        "{h} → {after}"
+    );
     let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", s.base))
         .await
         .unwrap()

@@ -381,6 +381,10 @@ pub trait Store: Credentials + Send + Sync {
     fn record_history(&self, key: &RecordKey) -> Result<Vec<StoredRecord>>;
 
     fn totals(&self) -> Result<Totals>;
+    /// One cheap read of the database (and of the SQLite check file), for health checks: fails
+    /// when the store cannot be read. Costs the same on an empty store and at province scale,
+    /// unlike [`Store::totals`], which counts.
+    fn ping(&self) -> Result<()>;
 
     /// Streams what the check index needs, in record-id (commit) order. With `since == 0`: every
     /// current record version, every identified person link and every secondary code. With a cursor

@@ -1063,6 +1063,14 @@ impl Store for PgStore {
             .collect()
     }
 
+    fn ping(&self) -> Result<()> {
+        let mut client = self.reader()?;
+        // One row of a table, not `SELECT 1`: a database without the store's tables fails.
+        client.query_opt("SELECT 1 FROM subjects LIMIT 1", &[])?;
+        client.query_opt("SELECT 1 FROM checks LIMIT 1", &[])?;
+        Ok(())
+    }
+
     fn totals(&self) -> Result<Totals> {
         let mut client = self.reader()?;
         // Record counts come from the batch summaries (each written version is counted in exactly

@@ -1300,6 +1300,14 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn ping(&self) -> Result<()> {
+        // One page of a table in each file: a file without the store's tables fails.
+        self.reader()?
+            .prepare_cached("SELECT 1 FROM subjects LIMIT 1")?
+            .exists([])?;
+        self.checks.ping()
+    }
+
     fn totals(&self) -> Result<Totals> {
         let conn = self.reader()?;
         // Record counts come from the batch summaries (each written version is counted in exactly

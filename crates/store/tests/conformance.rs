@@ -549,6 +549,8 @@ struct Ctx {
     /// Everything the database holds at rest: the SQLite files' bytes, or every PostgreSQL table's
     /// rows as text.
     dump: Box<dyn Fn() -> Vec<u8>>,
+    /// Runs SQL on the main database from outside the store (what an operator's mistake does).
+    sql: Box<dyn Fn(&str)>,
 }
 
 impl Ctx {
@@ -943,6 +945,24 @@ fn agencies_put_list_update(ctx: &Ctx) {
         .expect("still there");
     assert_eq!(updated, &a[0]);
     assert_eq!(s.totals().expect("totals").agencies, 2);
+}
+
+/// A health check's read: answers on an empty and a filled store, and fails once the store's
+/// tables are gone, until they are back.
+fn ping_reads_the_store(ctx: &Ctx) {
+    let s = ctx.store();
+    s.ping().expect("ping of an empty store");
+    s.write_batch(&first_batch()).expect("write");
+    s.write_checks(&[stored_check("CK1", SHANGHAI, date(2024, 5, 6))])
+        .expect("checks");
+    s.ping().expect("ping of a filled store");
+    (ctx.sql)("ALTER TABLE subjects RENAME TO subjects_moved");
+    assert!(
+        s.ping().is_err(),
+        "ping must fail without the subjects table"
+    );
+    (ctx.sql)("ALTER TABLE subjects_moved RENAME TO subjects");
+    s.ping().expect("ping once the table is back");
 }
 
 fn totals_count_everything(ctx: &Ctx) {
@@ -1464,6 +1484,7 @@ fn sqlite_ctx() -> (Ctx, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("creditloop.db").display());
     let path = dir.path().join("creditloop.db");
+    let sql_path = path.clone();
     let ctx = Ctx {
         open: Box::new(move || creditloop_store::open(&url).expect("open SQLite store")),
         dump: Box::new(move || {
@@ -1473,6 +1494,11 @@ fn sqlite_ctx() -> (Ctx, tempfile::TempDir) {
                 bytes.extend(w);
             }
             bytes
+        }),
+        sql: Box::new(move |sql| {
+            rusqlite::Connection::open(&sql_path)
+                .and_then(|c| c.execute_batch(sql))
+                .expect("SQL on the SQLite file");
         }),
     };
     (ctx, dir)
@@ -1541,9 +1567,15 @@ fn pg_ctx() -> Option<(Ctx, PgDatabase)> {
         .expect("create test database");
     let url = with_database(&admin_url, &name);
     let dump_url = url.clone();
+    let sql_url = url.clone();
     let ctx = Ctx {
         open: Box::new(move || creditloop_store::open(&url).expect("open PostgreSQL store")),
         dump: Box::new(move || pg_dump(&dump_url)),
+        sql: Box::new(move |sql| {
+            ::postgres::Client::connect(&sql_url, ::postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(sql))
+                .expect("SQL on the PostgreSQL database");
+        }),
     };
     Some((ctx, PgDatabase { admin_url, name }))
 }
@@ -2266,6 +2298,7 @@ conformance!(
     search_by_name_and_code,
     agencies_put_list_update,
     totals_count_everything,
+    ping_reads_the_store,
     records_by_category_counts_current,
     batches_newest_first,
     subject_codes_and_names_merge,

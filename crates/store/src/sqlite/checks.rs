@@ -167,6 +167,13 @@ impl CheckFile {
         Ok(())
     }
 
+    pub(super) fn ping(&self) -> Result<()> {
+        self.reader()?
+            .prepare_cached("SELECT 1 FROM checks LIMIT 1")?
+            .exists([])?;
+        Ok(())
+    }
+
     pub(super) fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
         let conn = self.reader()?;
         let mut st = conn.prepare_cached(&format!(
