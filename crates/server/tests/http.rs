@@ -61,12 +61,7 @@ fn penalty(doc_no: &str, uscc: &str, fine: &str) -> Value {
 #[tokio::test]
 async fn health_and_openapi_answer() {
     let s = start().await;
-    let h: Value = reqwest::get(format!("{}/healthz", s.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h = get_json(format!("{}/healthz", s.base)).await;
     assert_eq!(h["status"], "ok");
     assert_eq!(h["backend"], "sqlite");
     assert_eq!(
@@ -84,12 +79,7 @@ async fn health_and_openapi_answer() {
     )
     .await;
     assert_eq!((status, &r["accepted"]), (200, &json!(1)), "{r}");
-    let after: Value = reqwest::get(format!("{}/healthz", s.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = get_json(format!("{}/healthz", s.base)).await;
     assert_eq!(
         (&after["subjects"], &after["records"]),
         (&json!(1), &json!(1)),
@@ -99,12 +89,7 @@ async fn health_and_openapi_answer() {
         after["data_version"].as_u64() > h["data_version"].as_u64(),
         "{h} → {after}"
     );
-    let doc: Value = reqwest::get(format!("{}/api/v1/openapi.json", s.base))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(format!("{}/api/v1/openapi.json", s.base)).await;
     assert_eq!(doc["openapi"], "3.0.3");
     for path in [
         "/healthz",
@@ -422,6 +407,11 @@ fn debtor(name: &str, uscc: &str, case_no: &str) -> Value {
         "数据来源单位统一社会信用代码": "11120000MB19674671",
         "报送日期": "2024-05-21"
     })
+}
+
+async fn get_json(url: String) -> Value {
+    let r = reqwest::get(url).await.expect("send");
+    r.json().await.expect("json")
 }
 
 async fn post_json(c: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
