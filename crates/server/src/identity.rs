@@ -27,7 +27,11 @@ use crate::error::ApiError;
 
 /// The pseudonym a resident number is filed under, when `code` is one (18 digits, or a legacy 15).
 pub fn pseudonym_of(pii: &PiiKey, code: &str) -> Option<String> {
-    ResidentId::parse(&ids::normalize(code), NaiveDate::MAX)
+    // Most checks name an organisation by a code with letters: ruled out before any parsing.
+    if !ResidentId::could_be(code) {
+        return None;
+    }
+    ResidentId::parse(code, NaiveDate::MAX)
         .ok()
         .map(|id| pii.pseudonym(&id))
 }
