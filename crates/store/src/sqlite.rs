@@ -342,7 +342,7 @@ impl SqliteStore {
         let path = path.as_ref();
         let memory = path.as_os_str() == ":memory:";
         let mut writer = Connection::open(path)?;
-        configure(&writer, Some(PAGE_SIZE))?;
+        configure(&writer, Some((PAGE_SIZE, WRITER_CACHE)))?;
         let checks = checks::CheckFile::open(path, memory)?;
         // Checks kept in this file by an older version move to the check file before migration 8
         // drops their tables here.
@@ -490,12 +490,12 @@ impl Connections {
     }
 }
 
-/// Sets up a connection: WAL, full sync, and the writer's `page_size` (which takes effect only
-/// while the file is still empty, a new database) and cache.
-fn configure(conn: &Connection, writer: Option<u32>) -> Result<()> {
+/// Sets up a connection: WAL, full sync, and for a writer its `(page_size, cache pragma)` (the page
+/// size takes effect only while the file is still empty, a new database).
+fn configure(conn: &Connection, writer: Option<(u32, &str)>) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(64);
-    if let Some(page_size) = writer {
+    if let Some((page_size, _)) = writer {
         conn.pragma_update(None, "page_size", page_size)?;
     }
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -510,8 +510,8 @@ fn configure(conn: &Connection, writer: Option<u32>) -> Result<()> {
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = OFF;",
     )?;
-    if writer.is_some() {
-        conn.execute_batch(WRITER_CACHE)?;
+    if let Some((_, cache)) = writer {
+        conn.execute_batch(cache)?;
     } else {
         conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA query_only = ON;")?;
     }

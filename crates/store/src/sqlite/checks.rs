@@ -65,8 +65,7 @@ impl CheckFile {
             check_file_path(db)
         };
         let mut writer = Connection::open(&path)?;
-        configure(&writer, Some(PAGE_SIZE))?;
-        writer.execute_batch(WRITER_CACHE)?;
+        configure(&writer, Some((PAGE_SIZE, WRITER_CACHE)))?;
         migrate(&mut writer)?;
         Ok(CheckFile(Connections::new(
             writer,
