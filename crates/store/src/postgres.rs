@@ -1066,8 +1066,10 @@ impl Store for PgStore {
     fn ping(&self) -> Result<()> {
         let mut client = self.reader()?;
         // One row of a table, not `SELECT 1`: a database without the store's tables fails.
-        client.query_opt("SELECT 1 FROM subjects LIMIT 1", &[])?;
-        client.query_opt("SELECT 1 FROM checks LIMIT 1", &[])?;
+        client.query_one(
+            "SELECT (SELECT 1 FROM subjects LIMIT 1), (SELECT 1 FROM checks LIMIT 1)",
+            &[],
+        )?;
         Ok(())
     }
 

@@ -484,6 +484,15 @@ impl Connections {
             .map_err(|_| StoreError::Other("SQLite reader lock poisoned".into()))
     }
 
+    /// Reads the first page of `table` on a reader, for health checks: fails when the file
+    /// cannot be read or lacks the table.
+    fn ping(&self, table: &str) -> Result<()> {
+        self.reader()?
+            .prepare_cached(&format!("SELECT 1 FROM {table} LIMIT 1"))?
+            .exists([])?;
+        Ok(())
+    }
+
     /// Called after each commit: wakes the checkpointer; never blocks.
     fn committed(&self) {
         self.checkpointer.committed();
@@ -1302,9 +1311,7 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> Result<()> {
         // One page of a table in each file: a file without the store's tables fails.
-        self.reader()?
-            .prepare_cached("SELECT 1 FROM subjects LIMIT 1")?
-            .exists([])?;
+        self.conns.ping("subjects")?;
         self.checks.ping()
     }
 

@@ -167,10 +167,7 @@ impl CheckFile {
     }
 
     pub(super) fn ping(&self) -> Result<()> {
-        self.reader()?
-            .prepare_cached("SELECT 1 FROM checks LIMIT 1")?
-            .exists([])?;
-        Ok(())
+        self.0.ping("checks")
     }
 
     pub(super) fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
