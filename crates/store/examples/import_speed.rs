@@ -179,6 +179,7 @@ fn batches(rows: u64, batch_size: u64, tag: &str) -> Vec<Batch> {
                     .unwrap_or_default(),
                 accepted,
                 rejected: vec![],
+                encoded: None,
             }
         })
         .collect()

@@ -23,7 +23,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use access::{Credentials, StoredCertificate, StoredSession, StoredToken, StoredUser};
-pub use plan::{ExistingVersion, Plan, PlannedRow, Supersedes, plan_batch};
+pub use plan::{EncodedRows, ExistingVersion, Plan, PlannedRow, Supersedes, plan_batch};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,9 @@ pub struct Batch {
     pub received_at: DateTime<Utc>,
     pub accepted: Vec<AcceptedRow>,
     pub rejected: Vec<RejectedRow>,
+    /// The accepted rows already encoded for storage, one per row in order, when the caller did
+    /// that on threads of its own ([`EncodedRows::encode`]); `None` lets the store encode them.
+    pub encoded: Option<EncodedRows>,
 }
 
 /// What writing a batch did.

@@ -20,6 +20,7 @@ use creditloop_domain::record::RecordKey;
 mod encode;
 mod prep;
 
+pub use encode::EncodedRows;
 pub(crate) use encode::{Pipeline, StopOnDrop};
 pub(crate) use prep::{
     IdBuildHasher, KEY_PREFIXES, PersonUpsert, SubjectUpsert, SubjectWrites, key_hashes,

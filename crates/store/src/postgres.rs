@@ -716,7 +716,7 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
     }
 
     // Rows are encoded in pieces by a helper thread while this one probes and writes.
-    let pipeline = Pipeline::new(rows);
+    let pipeline = Pipeline::for_batch(rows, batch.encoded.as_ref());
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
         if pipeline.wants_helper() {

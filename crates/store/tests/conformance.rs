@@ -22,8 +22,8 @@ use creditloop_domain::subject::{
 };
 use creditloop_pii::PiiKey;
 use creditloop_store::{
-    Batch, CheckQuery, CheckStat, FeedbackWrite, IndexFeed, ListQuery, Store, StoredCatalogue,
-    StoredCheck, StoredReport, Totals, new_check_id,
+    Batch, CheckQuery, CheckStat, EncodedRows, FeedbackWrite, IndexFeed, ListQuery, Store,
+    StoredCatalogue, StoredCheck, StoredReport, Totals, new_check_id,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +253,7 @@ fn batch(
         received_at,
         accepted,
         rejected,
+        encoded: None,
     }
 }
 
@@ -1378,6 +1379,101 @@ fn bulk_load_keeps_every_answer(ctx: &Ctx) {
     assert_eq!(p.records.len(), 2);
 }
 
+/// A bulk load and another writer on the same database (another process, or a second store in
+/// this one) each see what the other committed: the load's version probe is not fooled by rows it
+/// did not write (nor its memory of subjects written), and the other writer's probe finds the
+/// load's rows.
+fn bulk_load_meets_another_writer(ctx: &Ctx) {
+    let doc = "杭市监罚〔2024〕1号";
+    let corrected = penalty(doc, hangzhou(), date(2024, 3, 1), 3.0);
+    let again = penalty(doc, hangzhou(), date(2024, 3, 1), 4.0);
+    let load = ctx.store();
+    let other = ctx.store();
+    load.begin_bulk_load().expect("begin bulk load");
+    assert_eq!(
+        load.write_batch(&first_batch())
+            .expect("write")
+            .counts
+            .accepted,
+        3
+    );
+    // The other writer corrects a record of the load, then the load sends that correction and
+    // one more.
+    let out = other
+        .write_batch(&one_row_batch("o1", 2, &corrected))
+        .expect("other writes");
+    assert_eq!(out.counts.new_versions, 1);
+    let out = load
+        .write_batch(&one_row_batch("l2", 3, &corrected))
+        .expect("load writes the same");
+    assert_eq!(
+        out.counts.duplicates, 1,
+        "the other writer's version is found"
+    );
+    let out = load
+        .write_batch(&one_row_batch("l3", 4, &again))
+        .expect("load corrects");
+    assert_eq!(out.counts.new_versions, 1);
+    let out = other
+        .write_batch(&one_row_batch("o2", 5, &again))
+        .expect("other writes the same");
+    assert_eq!(out.counts.duplicates, 1, "the load's version is found");
+    load.end_bulk_load().expect("end");
+    let history = other.record_history(&corrected.key).expect("history");
+    let versions: Vec<i32> = history.iter().map(|r| r.version).collect();
+    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(history[2].record, again);
+}
+
+/// A batch whose rows arrive encoded already (an importer that encodes on threads of its own) is
+/// stored exactly as one the store encodes; an encoding that does not fit the rows is not used.
+fn encoded_batches_store_the_same(ctx: &Ctx) {
+    let plain = ctx.store();
+    let mut b = first_batch();
+    let out = plain.write_batch(&b).expect("write");
+    assert_eq!(out.counts.accepted, 3);
+    let want = plain
+        .subject(&key_of(HANGZHOU))
+        .expect("read")
+        .expect("stored");
+    let history = plain
+        .record_history(&b.accepted[0].record.key)
+        .expect("history");
+
+    let encoded = ctx.store();
+    b.id = "b1-encoded".into();
+    b.encoded = Some(EncodedRows::encode(&b.accepted).expect("encode"));
+    // A second store over the same database: the batch is a duplicate whichever way it came.
+    assert_eq!(encoded.write_batch(&b).expect("write").counts.duplicates, 3);
+    let changed = penalty("杭市监罚〔2024〕1号", hangzhou(), date(2024, 3, 1), 7.0);
+    let mut c = one_row_batch("c1", 2, &changed);
+    c.encoded = Some(EncodedRows::encode(&c.accepted).expect("encode"));
+    assert_eq!(
+        encoded.write_batch(&c).expect("write").counts.new_versions,
+        1
+    );
+    // An encoding of other rows (here: none) is ignored, not trusted.
+    let later = penalty("杭市监罚〔2024〕5号", hangzhou(), date(2024, 3, 5), 1.0);
+    let mut d = one_row_batch("d1", 3, &later);
+    d.encoded = Some(EncodedRows::default());
+    assert_eq!(encoded.write_batch(&d).expect("write").counts.accepted, 1);
+    let stored = encoded.record_history(&later.key).expect("history");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].record, later);
+    let versions = encoded
+        .record_history(&b.accepted[0].record.key)
+        .expect("history");
+    assert_eq!(versions.len(), history.len() + 1);
+    assert_eq!(versions[0].record, history[0].record);
+    assert_eq!(versions[1].record, changed);
+    let p = encoded
+        .subject(&key_of(HANGZHOU))
+        .expect("read")
+        .expect("stored");
+    assert_eq!(p.subject, want.subject);
+    assert_eq!(p.persons, want.persons);
+}
+
 /// Batches grouped in one transaction (`write_batches`) answer as written one by one: a duplicate
 /// of an earlier batch of the same transaction is found, a correction makes a new version. A batch
 /// is acknowledged only once its transaction is committed, and an error loses the open
@@ -2322,6 +2418,8 @@ conformance!(
     resident_numbers_are_sealed_at_rest,
     persons_in_clear_from_before_are_refused,
     bulk_load_keeps_every_answer,
+    bulk_load_meets_another_writer,
+    encoded_batches_store_the_same,
     grouped_batches_answer_as_one_by_one,
 );
 

@@ -1,7 +1,9 @@
 //! Encoding of a batch's rows (stored body, digest, subject key) in pieces shared between the
 //! writing thread and a helper thread, so that writing starts as soon as the first piece is ready
 //! instead of after the whole batch is serialised. Either thread takes the next piece nobody has
-//! taken; the writer, when it needs a piece not yet taken, encodes it itself.
+//! taken; the writer, when it needs a piece not yet taken, encodes it itself. A batch may also
+//! arrive encoded already ([`EncodedRows`], made by the caller's own threads): the writer then only
+//! writes.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -20,19 +22,60 @@ const PIECE_ROWS: usize = 256;
 /// saves.
 pub(crate) const HELPER_MIN_ROWS: usize = 2048;
 
-/// One encoded piece: the stored body (the compressed JSON of the record, see [`crate::body`]), the
-/// digest and the subject key of each row. The bodies share one buffer. The
+/// Accepted rows encoded for storage: the stored body (the compressed JSON of the record, see
+/// [`crate::body`]), the digest and the subject key of each row. The bodies share one buffer. The
 /// digest is the SHA-256 of the JSON, exactly [`creditloop_domain::record::CreditRecord::content_digest`].
-pub(crate) struct Encoded {
-    pub digests: Vec<[u8; 32]>,
-    pub subject_keys: Vec<String>,
+///
+/// An importer that validates on several threads encodes there too ([`EncodedRows::encode`]) and
+/// hands the result over with its batch ([`crate::Batch::encoded`]), so that the single writing
+/// thread of a store does nothing but write.
+#[derive(Debug, Default, Clone)]
+pub struct EncodedRows {
+    pub(crate) digests: Vec<[u8; 32]>,
+    pub(crate) subject_keys: Vec<String>,
     buffer: Vec<u8>,
     /// (start, end) of each row's body in `buffer`.
     spans: Vec<(usize, usize)>,
 }
 
-impl Encoded {
-    /// The stored body of row `i` of the piece: the zstd frame of the JSON serde_json wrote.
+impl EncodedRows {
+    /// Encodes `rows`, in order.
+    pub fn encode(rows: &[AcceptedRow]) -> Result<Self, StoreError> {
+        encode(rows).map_err(StoreError::Other)
+    }
+
+    /// Room for `rows` rows of about a kilobyte of JSON each.
+    pub fn with_capacity(rows: usize) -> Self {
+        EncodedRows {
+            digests: Vec::with_capacity(rows),
+            subject_keys: Vec::with_capacity(rows),
+            buffer: Vec::with_capacity(rows * 256),
+            spans: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Number of rows encoded.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Appends row `j` of `from` (whose subject key is moved out of `from`).
+    pub fn push_row(&mut self, from: &mut EncodedRows, j: usize) -> Result<(), StoreError> {
+        let body = from.body(j)?;
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(body);
+        self.spans.push((start, self.buffer.len()));
+        self.digests.push(from.digests[j]);
+        self.subject_keys
+            .push(std::mem::take(&mut from.subject_keys[j]));
+        Ok(())
+    }
+
+    /// The stored body of row `i`: the zstd frame of the JSON serde_json wrote.
     pub fn body(&self, i: usize) -> Result<&[u8], StoreError> {
         self.spans
             .get(i)
@@ -41,13 +84,11 @@ impl Encoded {
     }
 }
 
+/// The encoding of one piece of a batch.
+pub(crate) type Encoded = EncodedRows;
+
 fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
-    let mut out = Encoded {
-        digests: Vec::with_capacity(rows.len()),
-        subject_keys: Vec::with_capacity(rows.len()),
-        buffer: Vec::with_capacity(rows.len() * 256),
-        spans: Vec::with_capacity(rows.len()),
-    };
+    let mut out = EncodedRows::with_capacity(rows.len());
     let mut json = Vec::with_capacity(2048);
     for row in rows {
         let start = out.buffer.len();
@@ -66,6 +107,8 @@ fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
 /// The pieces of one batch, encoded on demand.
 pub(crate) struct Pipeline<'a> {
     rows: &'a [AcceptedRow],
+    /// The whole batch encoded by the caller, when it was.
+    pre: Option<&'a EncodedRows>,
     /// The next piece nobody has taken.
     next: AtomicUsize,
     pieces: Vec<OnceLock<Result<Encoded, String>>>,
@@ -79,6 +122,7 @@ impl<'a> Pipeline<'a> {
     pub fn new(rows: &'a [AcceptedRow]) -> Self {
         Pipeline {
             rows,
+            pre: None,
             next: AtomicUsize::new(0),
             pieces: (0..rows.len().div_ceil(PIECE_ROWS))
                 .map(|_| OnceLock::new())
@@ -89,9 +133,18 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    /// The pipeline of a batch whose rows the caller encoded already ([`crate::Batch::encoded`]);
+    /// encodes them here when `pre` does not hold exactly one encoding per row.
+    pub fn for_batch(rows: &'a [AcceptedRow], pre: Option<&'a EncodedRows>) -> Self {
+        let mut p = Pipeline::new(rows);
+        p.pre = pre.filter(|e| e.len() == rows.len());
+        p
+    }
+
     /// Whether a helper thread pays off for this batch.
     pub fn wants_helper(&self) -> bool {
-        self.rows.len() >= HELPER_MIN_ROWS
+        self.pre.is_none()
+            && self.rows.len() >= HELPER_MIN_ROWS
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
     }
 
@@ -155,11 +208,17 @@ impl<'a> Pipeline<'a> {
         if i >= self.rows.len() {
             return Err(StoreError::Other(format!("internal: no row {i}")));
         }
+        if let Some(pre) = self.pre {
+            return Ok((pre, i));
+        }
         Ok((self.piece(i / PIECE_ROWS)?, i % PIECE_ROWS))
     }
 
     /// The subject keys of all rows, in order (encodes what is left).
     pub fn subject_keys(&self) -> Result<Vec<&str>, StoreError> {
+        if let Some(pre) = self.pre {
+            return Ok(pre.subject_keys.iter().map(String::as_str).collect());
+        }
         let mut out = Vec::with_capacity(self.rows.len());
         for k in 0..self.pieces.len() {
             out.extend(self.piece(k)?.subject_keys.iter().map(String::as_str));
