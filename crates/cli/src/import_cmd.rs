@@ -149,6 +149,7 @@ pub fn import_file(
         agency: args.agency.clone(),
         bulk: true,
         group_rows: args.group_rows.max(1),
+        encoders: None,
     };
 
     let bar = if std::io::stderr().is_terminal() {

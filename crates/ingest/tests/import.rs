@@ -357,3 +357,116 @@ fn a_store_written_with_another_key_is_refused() {
         "nothing written"
     );
 }
+
+/// Rows of a file larger than the chunks the pipeline validates and encodes at a time: distinct
+/// records, a correction of an earlier row now and then, a bad row now and then.
+fn many_rows(n: u64) -> Vec<RawRowResult> {
+    (1..=n)
+        .map(|i| {
+            let mut f = penalty();
+            // Every 50th row corrects the row before it (same document number, another fine).
+            let doc = if i % 50 == 0 { i - 1 } else { i };
+            set(
+                &mut f,
+                "行政处罚决定书文号",
+                &format!("杭市监罚〔2024〕{doc}号"),
+            );
+            set(&mut f, "罚款金额（万元）", &format!("{}.5", i % 7));
+            set(&mut f, "处罚内容", &format!("警告并处罚款{}.5万元", i % 7));
+            if i % 97 == 0 {
+                set(&mut f, "处罚决定日期", "2023-02-30");
+            }
+            Ok(RawRow {
+                row: i + 1,
+                fields: f,
+            })
+        })
+        .collect()
+}
+
+/// Encoding on threads of the pipeline's own (any number of them) or in the store changes nothing
+/// an agency or a reader can see: the same report, batches, rejected rows, versions and records.
+#[test]
+fn encoder_threads_change_nothing_but_who_encodes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v = validator();
+    let mut seen = Vec::new();
+    for encoders in [0, 1, 3] {
+        let sub = dir.path().join(format!("e{encoders}"));
+        std::fs::create_dir_all(&sub).expect("dir");
+        let store = store(&sub);
+        let opts = ImportOptions {
+            batch_size: 700,
+            source_name: "many.csv".into(),
+            source_digest: "many".into(),
+            bulk: true,
+            encoders: Some(encoders),
+            ..ImportOptions::default()
+        };
+        let report = import(
+            many_rows(1_700).into_iter(),
+            &v,
+            store.as_ref(),
+            &opts,
+            &mut |_| {},
+        )
+        .expect("import");
+        let rejected: Vec<u64> = report.first_rejects.iter().map(|r| r.row).collect();
+        let corrected = store
+            .record_history(&creditloop_domain::record::RecordKey {
+                source: SOURCE_USCC.into(),
+                category: creditloop_domain::record::Category::Penalty,
+                doc_no: "杭市监罚〔2024〕1249号".into(),
+            })
+            .expect("history");
+        let t = store.totals().expect("totals");
+        seen.push((
+            report.counts,
+            report.batches.len(),
+            rejected,
+            report.warnings.len(),
+            report.rows_read,
+            corrected
+                .iter()
+                .map(|r| (r.version, r.record.clone()))
+                .collect::<Vec<_>>(),
+            (t.records, t.versions, t.batches, t.rejected_rows),
+        ));
+    }
+    let (counts, batches, rejected, _, read, corrected, totals) = &seen[0];
+    assert_eq!(*read, 1_700);
+    assert_eq!(counts.rejected, 17);
+    assert_eq!(rejected.len(), 17);
+    assert_eq!(rejected[0], 98);
+    assert_eq!(counts.new_versions, 33);
+    assert_eq!(*batches, 3);
+    assert_eq!(corrected.len(), 2);
+    assert_eq!(totals.1, counts.accepted);
+    for other in &seen[1..] {
+        assert_eq!(other, &seen[0]);
+    }
+
+    // A fatal read error past the first chunks: the batches before it are kept, whoever encodes.
+    let mut kept = Vec::new();
+    for encoders in [0, 2] {
+        let sub = dir.path().join(format!("fatal{encoders}"));
+        std::fs::create_dir_all(&sub).expect("dir");
+        let store = store(&sub);
+        let mut items = many_rows(1_300);
+        items.insert(
+            1_200,
+            Err(ReadError::Fatal(IngestError::Xlsx("broken".into()))),
+        );
+        let opts = ImportOptions {
+            batch_size: 500,
+            source_name: "fatal".into(),
+            encoders: Some(encoders),
+            ..ImportOptions::default()
+        };
+        let err = import(items.into_iter(), &v, store.as_ref(), &opts, &mut |_| {})
+            .expect_err("fatal error");
+        assert!(matches!(err, IngestError::Xlsx(_)));
+        kept.push(store.totals().expect("totals").batches);
+    }
+    assert_eq!(kept, [2, 2]);
+}
