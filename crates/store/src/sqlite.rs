@@ -120,8 +120,11 @@ const WAL_LIMIT_BYTES: i64 = 256 << 20;
 /// 250 ms the checkpoints grew large enough to stall commits behind their writes (p99 6 → 21 ms).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 
-/// Most entries [`WriteMemo`] holds (20 to 40 bytes each) before it starts over.
-const MEMO_MAX_ENTRIES: usize = 6_000_000;
+/// Most entries [`WriteMemo`] holds (17 to 33 bytes each in its hash tables, which grow by
+/// doubling) before it starts over. The 3.8 M-row penalty file of 1.05 M subjects fills about 3 M and
+/// the import's resident memory was measured at 934–972 MiB; at 6 M entries (the bound until
+/// 2026-12-07) the tables alone could take some 270 MiB, so a file of more subjects could pass 1 GiB.
+const MEMO_MAX_ENTRIES: usize = 4_000_000;
 
 /// What this store's writer connection has already written about subjects, so that a record of a
 /// subject seen before (three in four rows of a whole province's penalty file) costs no subject,
