@@ -69,8 +69,9 @@ pub struct Batch {
     pub received_at: DateTime<Utc>,
     pub accepted: Vec<AcceptedRow>,
     pub rejected: Vec<RejectedRow>,
-    /// The accepted rows already encoded for storage, one per row in order, when the caller did
-    /// that on threads of its own ([`EncodedRows::encode`]); `None` lets the store encode them.
+    /// The accepted rows already encoded for storage, when the caller did that on threads of its
+    /// own: exactly `EncodedRows::encode(&accepted)`, one per row in order (an encoding of another
+    /// length is not used). `None` lets the store encode them.
     pub encoded: Option<EncodedRows>,
 }
 

@@ -715,7 +715,8 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
         reject_raw.push(serde_json::to_string(&r.raw).map_err(ser)?);
     }
 
-    // Rows are encoded in pieces by a helper thread while this one probes and writes.
+    // Rows are encoded in pieces by a helper thread while this one probes and writes, unless the
+    // batch came encoded.
     let pipeline = Pipeline::for_batch(rows, batch.encoded.as_ref());
     std::thread::scope(|scope| {
         let _stop = StopOnDrop(&pipeline);
