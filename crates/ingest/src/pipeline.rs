@@ -170,7 +170,6 @@ pub fn import_with_rejects(
             accepted: Vec::new(),
             rejected: Vec::new(),
             encoded: EncodedRows::default(),
-            encoded_ok: true,
             report: &mut report,
             prog: &mut prog,
             rejects,
@@ -448,8 +447,9 @@ struct Assembly<'a, 'r> {
     tx: SyncSender<Batch>,
     accepted: Vec<AcceptedRow>,
     rejected: Vec<RejectedRow>,
+    /// The encodings of `accepted`, as far as every row had one: the batch carries them only when
+    /// there is one per accepted row.
     encoded: EncodedRows,
-    encoded_ok: bool,
     report: &'a mut ImportReport,
     prog: &'a mut Progress,
     rejects: Option<&'a mut (dyn RejectSink + 'r)>,
@@ -478,20 +478,17 @@ impl Assembly<'_, '_> {
             }
         }
         let mut encoded = encoded.filter(|e| e.len() == accepted.len());
-        if encoded.is_none() {
-            self.encoded_ok = false;
-        }
         let mut accepted = accepted.into_iter().enumerate();
         for slot in order {
             match slot {
                 None => {
                     let Some((j, a)) = accepted.next() else { break };
                     self.prog.valid += 1;
-                    match encoded.as_mut() {
-                        Some(e) if self.encoded_ok => {
-                            self.encoded_ok = self.encoded.push_row(e, j).is_ok();
-                        }
-                        _ => self.encoded_ok = false,
+                    // A row without one leaves the batch's encodings short, so the store encodes.
+                    if let Some(e) = encoded.as_mut()
+                        && self.encoded.len() == self.accepted.len()
+                    {
+                        let _ = self.encoded.push_row(e, j);
                     }
                     self.accepted.push(a);
                 }
@@ -529,10 +526,9 @@ impl Assembly<'_, '_> {
             .ids
             .batch(self.opts, &mut self.accepted, &mut self.rejected);
         let encoded = std::mem::take(&mut self.encoded);
-        if self.encoded_ok && encoded.len() == batch.accepted.len() {
+        if encoded.len() == batch.accepted.len() {
             batch.encoded = Some(encoded);
         }
-        self.encoded_ok = true;
         if self.tx.send(batch).is_err() {
             self.writer_gone = true;
         }

@@ -44,7 +44,7 @@ impl EncodedRows {
         encode(rows).map_err(StoreError::Other)
     }
 
-    /// Room for `rows` rows of about a kilobyte of JSON each.
+    /// Room for `rows` rows (a compressed body is about 200 bytes).
     pub fn with_capacity(rows: usize) -> Self {
         EncodedRows {
             digests: Vec::with_capacity(rows),
@@ -84,10 +84,7 @@ impl EncodedRows {
     }
 }
 
-/// The encoding of one piece of a batch.
-pub(crate) type Encoded = EncodedRows;
-
-fn encode(rows: &[AcceptedRow]) -> Result<Encoded, String> {
+fn encode(rows: &[AcceptedRow]) -> Result<EncodedRows, String> {
     let mut out = EncodedRows::with_capacity(rows.len());
     let mut json = Vec::with_capacity(2048);
     for row in rows {
@@ -111,7 +108,7 @@ pub(crate) struct Pipeline<'a> {
     pre: Option<&'a EncodedRows>,
     /// The next piece nobody has taken.
     next: AtomicUsize,
-    pieces: Vec<OnceLock<Result<Encoded, String>>>,
+    pieces: Vec<OnceLock<Result<EncodedRows, String>>>,
     /// Guards waiting for a piece another thread is encoding.
     lock: Mutex<()>,
     ready: Condvar,
@@ -182,7 +179,7 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Piece `k`, encoding free pieces up to it on this thread when the helper is behind.
-    fn piece(&self, k: usize) -> Result<&Encoded, StoreError> {
+    fn piece(&self, k: usize) -> Result<&EncodedRows, StoreError> {
         let slot = self
             .pieces
             .get(k)
@@ -204,7 +201,7 @@ impl<'a> Pipeline<'a> {
     }
 
     /// The piece holding row `i` of the batch and the row's index in it.
-    pub fn row(&self, i: usize) -> Result<(&Encoded, usize), StoreError> {
+    pub fn row(&self, i: usize) -> Result<(&EncodedRows, usize), StoreError> {
         if i >= self.rows.len() {
             return Err(StoreError::Other(format!("internal: no row {i}")));
         }
