@@ -18,11 +18,13 @@ use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKe
 
 pub mod access;
 pub mod body;
+mod chunks;
 mod plan;
 pub mod postgres;
 pub mod sqlite;
 
 pub use access::{Credentials, StoredCertificate, StoredSession, StoredToken, StoredUser};
+pub use chunks::{batch_receipt, parse_batch_receipt};
 pub use plan::{EncodedRows, ExistingVersion, Plan, PlannedRow, Supersedes, plan_batch};
 
 /// Errors of the storage layer.
@@ -399,6 +401,10 @@ pub trait Store: Credentials + Send + Sync {
 
     /// Stores checks in one transaction (group commit of the check path). Durable when it returns.
     fn write_checks(&self, checks: &[StoredCheck]) -> Result<()>;
+    /// Stores rows of batch checks (批量查询) in one transaction, as chunks of rows that share
+    /// their batch, agency, day, scenario and versions. Every row's id must be
+    /// [`batch_receipt`]`(batch_id, row)`. Read back like any check. Durable when it returns.
+    fn write_batch_checks(&self, checks: &[StoredCheck]) -> Result<()>;
     /// A check by receipt id, with its feedback.
     fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>>;
     fn checks(&self, query: &CheckQuery) -> Result<Vec<StoredCheck>>;

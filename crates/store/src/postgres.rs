@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Transaction};
+use ::postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Row, Transaction};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use creditloop_domain::agency::{Agency, AgencyLevel};
@@ -19,6 +19,7 @@ use creditloop_domain::intake::{IntakeCounts, RejectedRow};
 use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
+use crate::chunks::{self, ChunkHead};
 use crate::plan::{
     self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline,
     Plan, PlannedRow, StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts,
@@ -84,6 +85,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         9,
         "answer_bytes",
         include_str!("../migrations/postgres/0009_answer_bytes.sql"),
+    ),
+    (
+        10,
+        "check_chunks",
+        include_str!("../migrations/postgres/0010_check_chunks.sql"),
     ),
 ];
 
@@ -1256,6 +1262,44 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn write_batch_checks(&self, checks: &[StoredCheck]) -> Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        // Encoded and compressed before the transaction starts.
+        let chunks = chunks::chunks_of(checks)?;
+        let mut client = self.writer()?;
+        let mut tx = client.transaction()?;
+        let st = tx.prepare(
+            "INSERT INTO check_chunks (batch_id, first_row, last_row, rows, first_at, last_at,
+                 checked_on, agency, scenario, catalogue_version, data_version, decisions, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )?;
+        for c in &chunks {
+            let h = &c.head;
+            tx.execute(
+                &st,
+                &[
+                    &h.batch_id,
+                    &(h.first_row as i64),
+                    &(h.last_row as i64),
+                    &(h.rows as i64),
+                    &h.first_at,
+                    &h.last_at,
+                    &h.checked_on,
+                    &h.agency,
+                    &h.scenario,
+                    &h.catalogue_version,
+                    &(h.data_version as i64),
+                    &h.decisions_json()?,
+                    &c.body,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
         let mut client = self.reader()?;
         let row = client.query_opt(
@@ -1265,7 +1309,13 @@ impl Store for PgStore {
             ),
             &[&id],
         )?;
-        row.map(|r| stored_check(&r)).transpose()
+        if let Some(r) = row {
+            return Ok(Some(stored_check(&r)?));
+        }
+        match chunk_of(&mut *client, id)? {
+            Some(head) => chunks::row_of(&head, id, &mut Chunks(&mut client)),
+            None => Ok(None),
+        }
     }
 
     fn checks(&self, q: &CheckQuery) -> Result<Vec<StoredCheck>> {
@@ -1286,7 +1336,8 @@ impl Store for PgStore {
             )?
             .iter()
             .map(stored_check)
-            .collect()
+            .collect::<Result<Vec<_>>>()
+            .and_then(|singles| chunks::list(singles, q, &mut Chunks(&mut client)))
     }
 
     fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
@@ -1295,6 +1346,7 @@ impl Store for PgStore {
         if tx
             .query_opt("SELECT 1 FROM checks WHERE id = $1", &[&check_id])?
             .is_none()
+            && chunk_of(&mut tx, check_id)?.is_none()
         {
             return Ok(FeedbackWrite::UnknownCheck);
         }
@@ -1585,7 +1637,7 @@ impl Store for PgStore {
 
     fn check_stats(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<CheckStat>> {
         let mut client = self.reader()?;
-        client
+        let singles = client
             .query(
                 "SELECT c.decision, c.agency, COUNT(*), COUNT(f.check_id)
                  FROM checks c LEFT JOIN check_feedback f ON f.check_id = c.id
@@ -1602,12 +1654,124 @@ impl Store for PgStore {
                     with_feedback: count(r.try_get(3)?)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        let heads = client
+            .query(
+                &format!(
+                    "SELECT {HEAD_COLUMNS} FROM check_chunks
+                     WHERE checked_on >= $1 AND checked_on <= $2"
+                ),
+                &[&from, &to],
+            )?
+            .iter()
+            .map(head)
+            .collect::<Result<Vec<_>>>()?;
+        chunks::add_stats(singles, &heads, &mut Chunks(&mut client))
     }
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Other(format!("JSON: {e}")))
+}
+
+/// A chunk's columns but its body, as [`head`] reads them.
+const HEAD_COLUMNS: &str = "batch_id, first_row, last_row, rows, first_at, last_at, checked_on,
+    agency, scenario, catalogue_version, data_version, decisions";
+
+fn head(r: &Row) -> Result<ChunkHead> {
+    let n = |i: usize| -> Result<u64> {
+        u64::try_from(r.try_get::<_, i64>(i)?)
+            .map_err(|_| StoreError::Corrupt("negative number in a check chunk".into()))
+    };
+    Ok(ChunkHead {
+        batch_id: r.try_get(0)?,
+        first_row: n(1)?,
+        last_row: n(2)?,
+        rows: n(3)?,
+        first_at: r.try_get(4)?,
+        last_at: r.try_get(5)?,
+        checked_on: r.try_get(6)?,
+        agency: r.try_get(7)?,
+        scenario: r.try_get(8)?,
+        catalogue_version: r.try_get(9)?,
+        data_version: n(10)?,
+        decisions: ChunkHead::parse_decisions(r.try_get(11)?)?,
+    })
+}
+
+/// The chunk that holds the batch row `id`, if `id` is a batch row's receipt.
+fn chunk_of(client: &mut impl GenericClient, id: &str) -> Result<Option<ChunkHead>> {
+    let Some((batch, row)) = chunks::parse_batch_receipt(id) else {
+        return Ok(None);
+    };
+    let Ok(row) = i64::try_from(row) else {
+        return Ok(None);
+    };
+    let found = client.query_opt(
+        &format!(
+            "SELECT {HEAD_COLUMNS} FROM check_chunks
+             WHERE batch_id = $1 AND first_row <= $2 ORDER BY first_row DESC LIMIT 1"
+        ),
+        &[&batch, &row],
+    )?;
+    Ok(found
+        .map(|r| head(&r))
+        .transpose()?
+        .filter(|h| h.last_row >= row as u64))
+}
+
+/// The database's chunks, for [`chunks::list`] and its kin.
+struct Chunks<'c>(&'c mut Client);
+
+impl chunks::ChunkSource for Chunks<'_> {
+    fn heads(&mut self, q: &CheckQuery) -> Result<Vec<ChunkHead>> {
+        let order = if q.oldest_first {
+            "first_at ASC"
+        } else {
+            "last_at DESC"
+        };
+        self.0
+            .query(
+                &format!(
+                    "SELECT {HEAD_COLUMNS} FROM check_chunks
+                     WHERE ($1::text IS NULL OR agency = $1)
+                       AND ($2::date IS NULL OR checked_on <= $2)
+                     ORDER BY {order}"
+                ),
+                &[&q.agency, &q.on_or_before],
+            )?
+            .iter()
+            .map(head)
+            .collect()
+    }
+
+    fn body(&mut self, h: &ChunkHead) -> Result<Vec<u8>> {
+        let r = self.0.query_one(
+            "SELECT body FROM check_chunks WHERE batch_id = $1 AND first_row = $2",
+            &[&h.batch_id, &(h.first_row as i64)],
+        )?;
+        Ok(r.try_get(0)?)
+    }
+
+    fn feedback(&mut self, batch_id: &str) -> Result<HashMap<String, Feedback>> {
+        let (from, to) = ChunkHead::receipt_range(batch_id);
+        let mut out = HashMap::new();
+        for r in self.0.query(
+            "SELECT check_id, outcome, measures, note, agency, at FROM check_feedback
+             WHERE check_id > $1 AND check_id < $2",
+            &[&from, &to],
+        )? {
+            let fb = feedback_from(
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+                r.try_get(5)?,
+            )?;
+            out.insert(r.try_get(0)?, fb);
+        }
+        Ok(out)
+    }
 }
 
 const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,

@@ -1494,6 +1494,10 @@ impl Store for SqliteStore {
         self.checks.write_checks(checks)
     }
 
+    fn write_batch_checks(&self, checks: &[StoredCheck]) -> Result<()> {
+        self.checks.write_batch_checks(checks)
+    }
+
     fn check_receipt(&self, id: &str) -> Result<Option<StoredCheck>> {
         self.checks.check_receipt(id)
     }

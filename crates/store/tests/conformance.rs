@@ -498,6 +498,182 @@ fn checks_are_stored_with_feedback(ctx: &Ctx) {
     assert_eq!(s.check_receipt("CK2").expect("read"), Some(b));
 }
 
+/// A batch row: receipt `{batch}-{row}`, checked at `hour` on 3 May 2024.
+fn batch_row(batch: &str, row: u64, agency: &str, hour: u32) -> StoredCheck {
+    StoredCheck {
+        id: creditloop_store::batch_receipt(batch, row),
+        at: at(3, hour),
+        batch_id: Some(batch.into()),
+        case_ref: Some(format!("CASE-{row}")),
+        answer: format!(r#"{{"decision":"prohibit","receipt":"{batch}-{row}"}}"#),
+        ..stored_check("", agency, date(2024, 5, 6))
+    }
+}
+
+fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
+    let s = ctx.store();
+    let single = stored_check("CK1", SHANGHAI, date(2024, 5, 6)); // at 10:30
+    s.write_checks(std::slice::from_ref(&single))
+        .expect("single");
+    let mut r2 = batch_row("BX1", 2, SHANGHAI, 9);
+    r2.decision = "normal".into();
+    r2.measures = vec![];
+    r2.subject_key = None;
+    r2.case_ref = None;
+    let r3 = batch_row("BX1", 3, SHANGHAI, 11);
+    // Another agency within the same group: a chunk of its own.
+    let r5 = batch_row("BX1", 5, BEIJING, 12);
+    let r6 = batch_row("BX1", 6, SHANGHAI, 13);
+    s.write_batch_checks(&[r2.clone(), r3.clone(), r5.clone(), r6.clone()])
+        .expect("first group");
+    // The batch's next group, in a later transaction.
+    let r9 = batch_row("BX1", 9, SHANGHAI, 14);
+    s.write_batch_checks(std::slice::from_ref(&r9))
+        .expect("second group");
+    s.write_batch_checks(&[]).expect("nothing to write");
+    // A row whose id does not name its batch and row is refused, and nothing of its group stored.
+    let stray = StoredCheck {
+        id: "CK-STRAY".into(),
+        ..batch_row("BX2", 1, SHANGHAI, 15)
+    };
+    assert!(
+        s.write_batch_checks(&[batch_row("BX2", 2, SHANGHAI, 15), stray])
+            .is_err()
+    );
+    assert_eq!(s.check_receipt("BX2-2").expect("read"), None);
+
+    for r in [&r2, &r3, &r5, &r6, &r9] {
+        assert_eq!(s.check_receipt(&r.id).expect("read").as_ref(), Some(r));
+    }
+    for missing in ["BX1-4", "BX1-1", "BX1-10", "BX3-2", "BX1-", "BX1"] {
+        assert_eq!(s.check_receipt(missing).expect("read"), None, "{missing}");
+    }
+
+    let fb = Feedback {
+        outcome: FeedbackOutcome::Refused,
+        measures: vec!["M1".into()],
+        note: None,
+        agency: Some(SHANGHAI.into()),
+        at: at(4, 8),
+    };
+    assert_eq!(
+        s.put_feedback("BX1-3", &fb).expect("feedback"),
+        FeedbackWrite::Stored
+    );
+    assert_eq!(
+        s.put_feedback("BX1-3", &fb).expect("again"),
+        FeedbackWrite::Duplicate
+    );
+    assert_eq!(
+        s.put_feedback("BX1-4", &fb).expect("no such row"),
+        FeedbackWrite::UnknownCheck
+    );
+    assert_eq!(
+        s.check_receipt("BX1-3")
+            .expect("read")
+            .and_then(|c| c.feedback),
+        Some(fb.clone())
+    );
+
+    let ids = |q: CheckQuery| -> Vec<String> {
+        s.checks(&q)
+            .expect("list")
+            .into_iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    let all = CheckQuery {
+        limit: 10,
+        ..CheckQuery::default()
+    };
+    // By time, single checks and batch rows alike.
+    assert_eq!(
+        ids(all.clone()),
+        vec!["BX1-9", "BX1-6", "BX1-5", "BX1-3", "CK1", "BX1-2"]
+    );
+    assert_eq!(
+        ids(CheckQuery {
+            oldest_first: true,
+            limit: 3,
+            ..all.clone()
+        }),
+        vec!["BX1-2", "CK1", "BX1-3"]
+    );
+    assert_eq!(
+        ids(CheckQuery {
+            limit: 2,
+            ..all.clone()
+        }),
+        vec!["BX1-9", "BX1-6"]
+    );
+    assert_eq!(
+        ids(CheckQuery {
+            agency: Some(BEIJING.into()),
+            ..all.clone()
+        }),
+        vec!["BX1-5"]
+    );
+    assert_eq!(
+        ids(CheckQuery {
+            without_feedback: true,
+            agency: Some(SHANGHAI.into()),
+            ..all.clone()
+        }),
+        vec!["BX1-9", "BX1-6", "CK1", "BX1-2"]
+    );
+    assert!(
+        ids(CheckQuery {
+            on_or_before: Some(date(2024, 5, 5)),
+            ..all.clone()
+        })
+        .is_empty()
+    );
+    let listed = s.checks(&all).expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .find(|c| c.id == "BX1-3")
+            .and_then(|c| c.feedback.clone()),
+        Some(fb)
+    );
+
+    let stats = s
+        .check_stats(date(2024, 5, 1), date(2024, 5, 31))
+        .expect("check stats");
+    assert_eq!(
+        stats,
+        vec![
+            CheckStat {
+                decision: "normal".into(),
+                agency: Some(SHANGHAI.into()),
+                checks: 1,
+                with_feedback: 0
+            },
+            CheckStat {
+                decision: "prohibit".into(),
+                agency: Some(BEIJING.into()),
+                checks: 1,
+                with_feedback: 0
+            },
+            CheckStat {
+                decision: "prohibit".into(),
+                agency: Some(SHANGHAI.into()),
+                checks: 4,
+                with_feedback: 1
+            },
+        ]
+    );
+    assert!(
+        s.check_stats(date(2024, 6, 1), date(2024, 6, 30))
+            .expect("none")
+            .is_empty()
+    );
+    // Rows survive a reopen.
+    drop(s);
+    let s = ctx.store();
+    assert_eq!(s.check_receipt("BX1-9").expect("read"), Some(r9));
+}
+
 fn catalogue_versions_are_kept(ctx: &Ctx) {
     let s = ctx.store();
     assert!(s.catalogues().expect("list").is_empty());
@@ -2404,6 +2580,7 @@ conformance!(
     large_batches_with_corrections,
     index_feed_streams_current_then_changes,
     checks_are_stored_with_feedback,
+    batch_rows_are_checks_like_any_other,
     check_ids_are_unique_and_ordered,
     catalogue_versions_are_kept,
     list_members_page_public_entries,

@@ -20,8 +20,10 @@ use super::{
     Connections, IsoDate, configure, corrupt_json, count, feedback_from, parse_date,
     parse_timestamp, timestamp,
 };
+use crate::chunks::{self, ChunkHead};
 use crate::{CheckQuery, CheckStat, FeedbackWrite, Result, StoreError, StoredCheck};
 use creditloop_domain::feedback::Feedback;
+use std::collections::HashMap;
 
 /// Page size of a new check file: SQLite's default. A group commit of a few checks dirties the
 /// last leaf of the table and of its two indexes; at 16 KiB each such commit wrote four times the
@@ -38,9 +40,11 @@ const READERS: usize = 2;
 /// checkpointer), and the size the WAL is truncated to after a checkpoint.
 const WAL_LIMIT_BYTES: i64 = 64 << 20;
 
-/// The schema, applied once (`PRAGMA user_version` 1).
-const SCHEMA: &str = include_str!("../../migrations/sqlite-checks/0001_checks.sql");
-const SCHEMA_VERSION: i64 = 1;
+/// The schema's migrations, in order: migration `i` brings `PRAGMA user_version` to `i + 1`.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/sqlite-checks/0001_checks.sql"),
+    include_str!("../../migrations/sqlite-checks/0002_check_chunks.sql"),
+];
 
 /// The check file of the store at `db`: `X.checks.db` for `X.db` (the stem, as the audit log's
 /// `X.audit.db`).
@@ -166,6 +170,63 @@ impl CheckFile {
         Ok(())
     }
 
+    pub(super) fn write_batch_checks(&self, checks: &[StoredCheck]) -> Result<()> {
+        if checks.is_empty() {
+            return Ok(());
+        }
+        // Encoded and compressed before the write lock is taken.
+        let chunks = chunks::chunks_of(checks)?;
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO check_chunks (batch_id, first_row, last_row, rows, first_at, last_at,
+                     checked_on, agency, scenario, catalogue_version, data_version, decisions, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?;
+            for c in &chunks {
+                let h = &c.head;
+                st.execute(params![
+                    h.batch_id,
+                    h.first_row as i64,
+                    h.last_row as i64,
+                    h.rows as i64,
+                    timestamp(h.first_at),
+                    timestamp(h.last_at),
+                    IsoDate::new(h.checked_on).as_str(),
+                    h.agency,
+                    h.scenario,
+                    h.catalogue_version,
+                    h.data_version as i64,
+                    h.decisions_json()?,
+                    c.body,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        self.0.committed();
+        Ok(())
+    }
+
+    /// The chunk that holds the batch row `id`, if `id` is a batch row's receipt.
+    fn chunk_of(conn: &Connection, id: &str) -> Result<Option<ChunkHead>> {
+        let Some((batch, row)) = chunks::parse_batch_receipt(id) else {
+            return Ok(None);
+        };
+        let Ok(row) = i64::try_from(row) else {
+            return Ok(None);
+        };
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM check_chunks
+             WHERE batch_id = ?1 AND first_row <= ?2 ORDER BY first_row DESC LIMIT 1"
+        ))?;
+        let head = st
+            .query_row(params![batch, row], head)
+            .optional()?
+            .transpose()?;
+        Ok(head.filter(|h| h.last_row >= row as u64))
+    }
+
     pub(super) fn ping(&self) -> Result<()> {
         self.0.ping("checks")
     }
@@ -177,8 +238,11 @@ impl CheckFile {
              WHERE c.id = ?1"
         ))?;
         let mut rows = st.query([id])?;
-        match rows.next()? {
-            Some(r) => Ok(Some(stored_check(r)?)),
+        if let Some(r) = rows.next()? {
+            return Ok(Some(stored_check(r)?));
+        }
+        match Self::chunk_of(&conn, id)? {
+            Some(head) => chunks::row_of(&head, id, &mut Chunks(&conn)),
             None => Ok(None),
         }
     }
@@ -204,7 +268,9 @@ impl CheckFile {
         while let Some(r) = rows.next()? {
             out.push(stored_check(r)?);
         }
-        Ok(out)
+        drop(rows);
+        drop(st);
+        chunks::list(out, q, &mut Chunks(&conn))
     }
 
     pub(super) fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
@@ -215,7 +281,7 @@ impl CheckFile {
                 r.get(0)
             })
             .optional()?;
-        if exists.is_none() {
+        if exists.is_none() && Self::chunk_of(&tx, check_id)?.is_none() {
             return Ok(FeedbackWrite::UnknownCheck);
         }
         let held = tx
@@ -280,21 +346,124 @@ impl CheckFile {
                 with_feedback: count(r.get(3)?)?,
             });
         }
-        Ok(out)
+        drop(rows);
+        drop(st);
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM check_chunks WHERE checked_on >= ?1 AND checked_on <= ?2"
+        ))?;
+        let heads = st
+            .query_map(
+                params![IsoDate::new(from).as_str(), IsoDate::new(to).as_str()],
+                head,
+            )?
+            .map(|h| h?)
+            .collect::<Result<Vec<_>>>()?;
+        drop(st);
+        chunks::add_stats(out, &heads, &mut Chunks(&conn))
     }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version >= SCHEMA_VERSION {
-        return Ok(());
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let to = i as i64 + 1;
+        if version >= to {
+            continue;
+        }
+        // Idempotent statements: another process creating the file at the same time is harmless.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", to)?;
+        tx.commit()?;
     }
-    // Idempotent statements: another process creating the file at the same time is harmless.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch(SCHEMA)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    tx.commit()?;
     Ok(())
+}
+
+/// A chunk's columns but its body, as [`head`] reads them.
+const HEAD_COLUMNS: &str = "batch_id, first_row, last_row, rows, first_at, last_at, checked_on,
+    agency, scenario, catalogue_version, data_version, decisions";
+
+fn head(r: &Row<'_>) -> rusqlite::Result<Result<ChunkHead>> {
+    let n = |i: usize| -> rusqlite::Result<Result<u64>> {
+        Ok(u64::try_from(r.get::<_, i64>(i)?)
+            .map_err(|_| StoreError::Corrupt("negative number in a check chunk".into())))
+    };
+    let (first_row, last_row, rows, data_version) = (n(1)?, n(2)?, n(3)?, n(10)?);
+    let (first_at, last_at, on): (String, String, String) = (r.get(4)?, r.get(5)?, r.get(6)?);
+    let decisions: String = r.get(11)?;
+    let (batch_id, agency, scenario, catalogue_version) =
+        (r.get(0)?, r.get(7)?, r.get(8)?, r.get(9)?);
+    Ok((|| {
+        Ok(ChunkHead {
+            batch_id,
+            first_row: first_row?,
+            last_row: last_row?,
+            rows: rows?,
+            first_at: parse_timestamp(&first_at)?,
+            last_at: parse_timestamp(&last_at)?,
+            checked_on: parse_date(&on)?,
+            agency,
+            scenario,
+            catalogue_version,
+            data_version: data_version?,
+            decisions: ChunkHead::parse_decisions(&decisions)?,
+        })
+    })())
+}
+
+/// The check file's chunks, for [`chunks::list`] and its kin.
+struct Chunks<'c>(&'c Connection);
+
+impl chunks::ChunkSource for Chunks<'_> {
+    fn heads(&mut self, q: &CheckQuery) -> Result<Vec<ChunkHead>> {
+        let order = if q.oldest_first {
+            "first_at ASC"
+        } else {
+            "last_at DESC"
+        };
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM check_chunks
+             WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR checked_on <= ?2)
+             ORDER BY {order}"
+        ))?;
+        let on_or_before = q.on_or_before.map(IsoDate::new);
+        st.query_map(
+            params![q.agency, on_or_before.as_ref().map(|d| d.as_str())],
+            head,
+        )?
+        .map(|h| h?)
+        .collect()
+    }
+
+    fn body(&mut self, h: &ChunkHead) -> Result<Vec<u8>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT body FROM check_chunks WHERE batch_id = ?1 AND first_row = ?2",
+        )?;
+        Ok(st.query_row(params![h.batch_id, h.first_row as i64], |r| r.get(0))?)
+    }
+
+    fn feedback(&mut self, batch_id: &str) -> Result<HashMap<String, Feedback>> {
+        let (from, to) = ChunkHead::receipt_range(batch_id);
+        let mut st = self.0.prepare_cached(
+            "SELECT check_id, outcome, measures, note, agency, at FROM check_feedback
+             WHERE check_id > ?1 AND check_id < ?2",
+        )?;
+        let mut rows = st.query(params![from, to])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            let (outcome, measures, at): (String, String, String) =
+                (r.get(1)?, r.get(2)?, r.get(5)?);
+            let fb = feedback_from(
+                &outcome,
+                &measures,
+                r.get(3)?,
+                r.get(4)?,
+                parse_timestamp(&at)?,
+            )?;
+            out.insert(r.get(0)?, fb);
+        }
+        Ok(out)
+    }
 }
 
 const CHECK_COLUMNS: &str = "c.id, c.at, c.checked_on, c.agency, c.case_ref, c.subject_query,

@@ -1,0 +1,18 @@
+-- The rows of batch checks (批量查询), a chunk of rows to a row (src/chunks.rs): the fields the
+-- rows share once, the rest as one zstd frame of JSON. A row's receipt is `{batch_id}-{row}`.
+CREATE TABLE IF NOT EXISTS check_chunks (
+    batch_id           TEXT NOT NULL,
+    first_row          BIGINT NOT NULL,
+    last_row           BIGINT NOT NULL,
+    rows               BIGINT NOT NULL,
+    first_at           TIMESTAMPTZ NOT NULL,
+    last_at            TIMESTAMPTZ NOT NULL,
+    checked_on         DATE NOT NULL,
+    agency             TEXT,
+    scenario           TEXT NOT NULL,
+    catalogue_version  TEXT NOT NULL,
+    data_version       BIGINT NOT NULL,
+    decisions          TEXT NOT NULL,
+    body               BYTEA NOT NULL,
+    PRIMARY KEY (batch_id, first_row)
+);
