@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::ops::Range;
 
 use chrono::{NaiveDate, Utc};
-use creditloop_domain::catalogue::{CatalogueVersion, CheckOutcome};
+use creditloop_domain::catalogue::CatalogueVersion;
 use creditloop_domain::catalogue::{CompiledCatalogue, Scenario};
 use creditloop_index::{CheckAnswer, CheckIndex};
 use creditloop_ingest::{RawRowResult, ReadError};
@@ -220,6 +221,11 @@ fn pick(fields: &[(String, String)], names: &[&str]) -> Option<usize> {
 /// Runs a batch: every input row answered and written to `sink`, every answer handed to `store` in
 /// groups. `store` may return before the group is durable (see [`crate::readpath::CheckLog::submit`]);
 /// the caller then waits for every group before it reports the batch as done.
+///
+/// The calling thread reads the rows and writes the results; worker threads answer them,
+/// [`CHECK_CHUNK`] rows at a time, and the chunks are written back in input order. A chunk crosses
+/// threads as a few buffers, not as a row's many strings: memory freed on another thread than the
+/// one that allocated it cost more than the work itself when whole answers crossed.
 pub fn run(
     index: &CheckIndex,
     req: &BatchRequest<'_>,
@@ -227,100 +233,263 @@ pub fn run(
     sink: &mut dyn ResultSink,
     store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
 ) -> Result<BatchSummary, BatchError> {
-    let mut checker = Checker {
-        index,
-        req,
-        columns: None,
-    };
-    let mut out = Output::new(index, req);
-    for item in rows {
-        let checked = checker.check(item)?;
-        out.write(checked, sink, store)?;
-    }
-    out.finish(store)
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_WORKERS);
+    run_with(index, req, rows, sink, store, workers)
 }
 
-/// One input row, checked: what the output stage needs to write and store it.
-enum Checked {
-    /// The reader could not read the row.
+/// [`run`] with `workers` answering threads.
+pub fn run_with(
+    index: &CheckIndex,
+    req: &BatchRequest<'_>,
+    mut rows: impl Iterator<Item = RawRowResult>,
+    sink: &mut dyn ResultSink,
+    store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
+    workers: usize,
+) -> Result<BatchSummary, BatchError> {
+    let workers = workers.max(1);
+    let mut summary = BatchSummary {
+        batch_id: req.batch_id.clone(),
+        data_version: index.version(),
+        ..BatchSummary::default()
+    };
+    let mut pending: Vec<StoredCheck> = Vec::with_capacity(STORE_GROUP);
+    std::thread::scope(|scope| {
+        let mut to_workers = Vec::with_capacity(workers);
+        let mut from_workers = Vec::with_capacity(workers);
+        for w in 0..workers {
+            let (tx, rx) = std::sync::mpsc::channel::<InChunk>();
+            let (back, answers) = std::sync::mpsc::channel::<OutChunk>();
+            std::thread::Builder::new()
+                .name(format!("batch-check-{w}"))
+                .spawn_scoped(scope, move || {
+                    let mut answerer = Answerer::new(index, req);
+                    for chunk in rx {
+                        if back.send(answerer.answer(chunk)).is_err() {
+                            break;
+                        }
+                    }
+                })?;
+            to_workers.push(tx);
+            from_workers.push(answers);
+        }
+        let mut reader = ChunkReader {
+            columns: None,
+            ended: None,
+        };
+        // Chunk k goes to worker k mod n, so reading the workers in turn gives the input order.
+        // At most IN_FLIGHT chunks a worker between reading and writing: memory stays small
+        // whatever the batch's size.
+        let (mut sent, mut written) = (0usize, 0usize);
+        let result = (|| {
+            loop {
+                while reader.ended.is_none() && sent - written < IN_FLIGHT * workers {
+                    let chunk = reader.read(&mut rows);
+                    if chunk.rows.is_empty() {
+                        break;
+                    }
+                    to_workers[sent % workers]
+                        .send(chunk)
+                        .map_err(|_| BatchError::Read("a checking thread stopped".into()))?;
+                    sent += 1;
+                }
+                if sent == written {
+                    return match reader.ended.take().flatten() {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    };
+                }
+                let out = from_workers[written % workers]
+                    .recv()
+                    .map_err(|_| BatchError::Read("a checking thread stopped".into()))?;
+                written += 1;
+                let failed = out.write(sink, &mut summary);
+                pending.extend(out.stored);
+                while pending.len() >= STORE_GROUP {
+                    let rest = pending.split_off(STORE_GROUP);
+                    let group = std::mem::replace(&mut pending, rest);
+                    store(group).map_err(BatchError::Store)?;
+                }
+                failed?;
+            }
+        })();
+        drop(to_workers);
+        // A batch that breaks off still stores every row it gave a receipt.
+        let stored = if pending.is_empty() {
+            Ok(())
+        } else {
+            store(std::mem::take(&mut pending)).map_err(BatchError::Store)
+        };
+        result.and(stored).map(|()| summary)
+    })
+}
+
+/// Rows answered at a time by a worker.
+const CHECK_CHUNK: usize = 1024;
+/// Chunks per worker between reading and writing at most.
+const IN_FLIGHT: usize = 4;
+/// Most answering threads.
+const MAX_WORKERS: usize = 4;
+
+/// What a worker needs of a chunk's rows: their cells, in one buffer.
+struct InChunk {
+    text: String,
+    rows: Vec<InRow>,
+}
+
+/// A row of an [`InChunk`]; the ranges index its text.
+enum InRow {
+    Cells {
+        row: u64,
+        query: Range<usize>,
+        case_ref: Option<Range<usize>>,
+    },
     Unreadable {
         row: u64,
-        value: String,
-        note: String,
-    },
-    /// The row names no subject.
-    NoSubject { row: u64 },
-    Ambiguous {
-        row: u64,
-        query: String,
-        count: usize,
-    },
-    Answered {
-        row: u64,
-        query: String,
-        case_ref: Option<String>,
-        outcome: Box<CheckOutcome>,
+        value: Range<usize>,
+        note: Range<usize>,
     },
 }
 
-/// The first stage: finds each row's subject and checks it against the index snapshot.
-struct Checker<'a, 'r> {
-    index: &'a CheckIndex,
-    req: &'a BatchRequest<'r>,
+fn push_cell(text: &mut String, s: &str) -> Range<usize> {
+    let start = text.len();
+    text.push_str(s);
+    start..text.len()
+}
+
+/// Reads the input a chunk at a time, on the calling thread.
+struct ChunkReader {
     /// (subject column, case column), chosen from the first row read.
     columns: Option<(usize, Option<usize>)>,
+    /// Set when the input ended: `Some(None)` at its end, `Some(Some(e))` when it broke off.
+    ended: Option<Option<BatchError>>,
 }
 
-impl Checker<'_, '_> {
-    fn check(&mut self, item: RawRowResult) -> Result<Checked, BatchError> {
-        let raw = match item {
-            Ok(raw) => raw,
-            Err(ReadError::Fatal(e)) => return Err(BatchError::Read(e.to_string())),
-            Err(ReadError::Row(e)) => {
-                return Ok(Checked::Unreadable {
-                    row: e.row,
-                    note: format!("{} / {}", e.reason_zh, e.reason_en),
-                    value: e.value,
-                });
-            }
+impl ChunkReader {
+    fn read(&mut self, rows: &mut impl Iterator<Item = RawRowResult>) -> InChunk {
+        let mut chunk = InChunk {
+            text: String::new(),
+            rows: Vec::with_capacity(CHECK_CHUNK),
         };
-        let (subject_col, case_col) = *self.columns.get_or_insert_with(|| {
-            (
-                pick(&raw.fields, &SUBJECT_HEADERS).unwrap_or(0),
-                pick(&raw.fields, &CASE_HEADERS),
-            )
-        });
-        let query = raw
-            .fields
-            .get(subject_col)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default();
-        if query.is_empty() {
-            return Ok(Checked::NoSubject { row: raw.row });
-        }
-        let case_ref = case_col
-            .and_then(|c| raw.fields.get(c))
-            .map(|(_, v)| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string);
-        let answer = {
-            let lookup = crate::identity::index_query(self.index, self.req.pii, &query);
-            let r = self.req;
-            self.index.check(r.catalogue, r.scenario, &lookup, r.on).0
-        };
-        Ok(match answer {
-            CheckAnswer::Ambiguous { count } => Checked::Ambiguous {
-                row: raw.row,
-                query,
-                count,
-            },
-            CheckAnswer::Outcome(outcome) => Checked::Answered {
+        while chunk.rows.len() < CHECK_CHUNK {
+            let raw = match rows.next() {
+                None => {
+                    self.ended = Some(None);
+                    break;
+                }
+                Some(Ok(raw)) => raw,
+                Some(Err(ReadError::Fatal(e))) => {
+                    self.ended = Some(Some(BatchError::Read(e.to_string())));
+                    break;
+                }
+                Some(Err(ReadError::Row(e))) => {
+                    let value = push_cell(&mut chunk.text, &e.value);
+                    let note = format!("{} / {}", e.reason_zh, e.reason_en);
+                    let note = push_cell(&mut chunk.text, &note);
+                    chunk.rows.push(InRow::Unreadable {
+                        row: e.row,
+                        value,
+                        note,
+                    });
+                    continue;
+                }
+            };
+            let (subject_col, case_col) = *self.columns.get_or_insert_with(|| {
+                (
+                    pick(&raw.fields, &SUBJECT_HEADERS).unwrap_or(0),
+                    pick(&raw.fields, &CASE_HEADERS),
+                )
+            });
+            let query = raw
+                .fields
+                .get(subject_col)
+                .map(|(_, v)| v.trim())
+                .unwrap_or_default();
+            let query = push_cell(&mut chunk.text, query);
+            let case_ref = case_col
+                .and_then(|c| raw.fields.get(c))
+                .map(|(_, v)| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| push_cell(&mut chunk.text, v));
+            chunk.rows.push(InRow::Cells {
                 row: raw.row,
                 query,
                 case_ref,
-                outcome,
-            },
-        })
+            });
+        }
+        chunk
+    }
+}
+
+/// A chunk's results: the cells of every result row in one buffer (each row
+/// [`RESULT_COLUMNS`] long), the rows to store, and the decisions counted.
+struct OutChunk {
+    text: String,
+    /// End of each cell in `text`.
+    ends: Vec<usize>,
+    stored: Vec<StoredCheck>,
+    by_decision: BTreeMap<&'static str, u64>,
+    /// A row whose answer could not be serialised ends the batch after the rows before it.
+    failed: Option<String>,
+}
+
+impl OutChunk {
+    /// Writes the rows to `sink` and counts them; the chunk's own failure, if any, after them.
+    fn write(
+        &self,
+        sink: &mut dyn ResultSink,
+        summary: &mut BatchSummary,
+    ) -> Result<(), BatchError> {
+        let mut start = 0;
+        let mut cells = [""; RESULT_COLUMNS.len()];
+        for row in self.ends.chunks_exact(RESULT_COLUMNS.len()) {
+            for (cell, end) in cells.iter_mut().zip(row) {
+                *cell = self.text.get(start..*end).unwrap_or_default();
+                start = *end;
+            }
+            sink.write_row(&cells)?;
+            summary.rows += 1;
+        }
+        for (decision, n) in &self.by_decision {
+            // Looked up by `&str`: a new key is allocated once, not once per chunk.
+            match summary.by_decision.get_mut(*decision) {
+                Some(k) => *k += n,
+                None => {
+                    summary.by_decision.insert(decision.to_string(), *n);
+                }
+            }
+        }
+        match &self.failed {
+            Some(e) => Err(BatchError::Io(std::io::Error::other(e.clone()))),
+            None => Ok(()),
+        }
+    }
+
+    /// Appends one result row, counted under `decision`; `text` is every column but the two
+    /// numbers, in [`RESULT_COLUMNS`] order.
+    fn row(
+        &mut self,
+        row: u64,
+        triggering: usize,
+        [query, name, shown, decision_zh, measures, receipt, note]: [&str; 7],
+        decision: &'static str,
+    ) {
+        use std::fmt::Write as _;
+        let _ = write!(self.text, "{row}");
+        self.ends.push(self.text.len());
+        for cell in [query, name, shown, decision_zh, measures] {
+            self.text.push_str(cell);
+            self.ends.push(self.text.len());
+        }
+        let _ = write!(self.text, "{triggering}");
+        self.ends.push(self.text.len());
+        for cell in [receipt, note] {
+            self.text.push_str(cell);
+            self.ends.push(self.text.len());
+        }
+        *self.by_decision.entry(decision).or_default() += 1;
     }
 }
 
@@ -334,80 +503,27 @@ struct CompactAnswer<'a> {
     summary_zh: &'a str,
 }
 
-/// Buffers for the numeric cells, reused from row to row.
-#[derive(Default)]
-struct Numbers {
-    row: String,
-    triggering: String,
-}
-
-/// Writes one result row; `text` is every column but the two numbers, in [`RESULT_COLUMNS`] order.
-fn write_result(
-    sink: &mut dyn ResultSink,
-    nums: &mut Numbers,
-    row: u64,
-    triggering: usize,
-    [query, name, decision, decision_zh, measures, receipt, note]: [&str; 7],
-) -> std::io::Result<()> {
-    use std::fmt::Write as _;
-    nums.row.clear();
-    let _ = write!(nums.row, "{row}");
-    nums.triggering.clear();
-    let _ = write!(nums.triggering, "{triggering}");
-    sink.write_row(&[
-        &nums.row,
-        query,
-        name,
-        decision,
-        decision_zh,
-        measures,
-        &nums.triggering,
-        receipt,
-        note,
-    ])
-}
-
-/// The second stage: gives each answered row its receipt, writes every row and hands the stored
-/// checks to `store` in groups.
-struct Output<'a, 'r> {
+/// Answers chunks on a worker thread: finds each row's subject, checks it against the index
+/// snapshot, gives it its receipt and renders its result row.
+struct Answerer<'a, 'r> {
     index: &'a CheckIndex,
     req: &'a BatchRequest<'r>,
-    summary: BatchSummary,
-    pending: Vec<StoredCheck>,
     /// The acting agency as stored, normalised once for the batch.
     agency: Option<String>,
     /// The last catalogue version seen (number, digest) and its stored text: one snapshot answers
     /// with one catalogue, so the text is formatted once.
     catalogue_version: Option<(u32, String, String)>,
-    nums: Numbers,
     measures: String,
 }
 
-impl<'a, 'r> Output<'a, 'r> {
+impl<'a, 'r> Answerer<'a, 'r> {
     fn new(index: &'a CheckIndex, req: &'a BatchRequest<'r>) -> Self {
-        Output {
+        Answerer {
             index,
             req,
-            summary: BatchSummary {
-                batch_id: req.batch_id.clone(),
-                data_version: index.version(),
-                ..BatchSummary::default()
-            },
-            pending: Vec::with_capacity(STORE_GROUP),
             agency: req.agency.as_deref().map(creditloop_domain::ids::normalize),
             catalogue_version: None,
-            nums: Numbers::default(),
             measures: String::new(),
-        }
-    }
-
-    fn count(&mut self, decision: &str) {
-        // Looked up by `&str`: a new key is allocated once, not once per row.
-        match self.summary.by_decision.get_mut(decision) {
-            Some(n) => *n += 1,
-            None => {
-                self.summary.by_decision.insert(decision.to_string(), 1);
-            }
         }
     }
 
@@ -422,150 +538,124 @@ impl<'a, 'r> Output<'a, 'r> {
         }
     }
 
-    fn write(
-        &mut self,
-        checked: Checked,
-        sink: &mut dyn ResultSink,
-        store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
-    ) -> Result<(), BatchError> {
-        self.summary.rows += 1;
-        let nums = &mut self.nums;
-        match checked {
-            Checked::Unreadable { row, value, note } => {
-                let query = mask::mask_query(&value);
-                write_result(
-                    sink,
-                    nums,
-                    row,
-                    0,
-                    [&query, "", "error", "无法读取", "", "", &note],
-                )?;
-                self.count("error");
+    fn answer(&mut self, chunk: InChunk) -> OutChunk {
+        let mut out = OutChunk {
+            text: String::with_capacity(chunk.rows.len() * 160),
+            ends: Vec::with_capacity(chunk.rows.len() * RESULT_COLUMNS.len()),
+            stored: Vec::with_capacity(chunk.rows.len()),
+            by_decision: BTreeMap::new(),
+            failed: None,
+        };
+        for row in &chunk.rows {
+            if let Err(e) = self.answer_row(&chunk.text, row, &mut out) {
+                out.failed = Some(e);
+                break;
             }
-            Checked::NoSubject { row } => {
-                write_result(
-                    sink,
-                    nums,
-                    row,
-                    0,
-                    [
-                        "",
-                        "",
-                        "error",
-                        "缺少查询主体",
-                        "",
-                        "",
-                        "该行没有主体代码或名称 / the row names no subject",
-                    ],
-                )?;
-                self.count("error");
+        }
+        out
+    }
+
+    fn answer_row(&mut self, text: &str, row: &InRow, out: &mut OutChunk) -> Result<(), String> {
+        let cell = |r: &Range<usize>| text.get(r.clone()).unwrap_or_default();
+        let (row, query, case_ref) = match row {
+            InRow::Unreadable { row, value, note } => {
+                let query = mask::mask_query(cell(value));
+                let cells = [&query, "", "error", "无法读取", "", "", cell(note)];
+                out.row(*row, 0, cells, "error");
+                return Ok(());
             }
-            Checked::Ambiguous { row, query, count } => {
-                let query = mask::mask_query(&query);
-                let note = format!(
-                    "名称对应 {count} 个主体，请以代码查询 / the name matches {count} subjects; check by code"
-                );
-                write_result(
-                    sink,
-                    nums,
-                    row,
-                    0,
-                    [&query, "", "ambiguous", "名称不唯一", "", "", &note],
-                )?;
-                self.count("ambiguous");
+            InRow::Cells { row, query, .. } if query.is_empty() => {
+                let note = "该行没有主体代码或名称 / the row names no subject";
+                let cells = ["", "", "error", "缺少查询主体", "", "", note];
+                out.row(*row, 0, cells, "error");
+                return Ok(());
             }
-            Checked::Answered {
+            InRow::Cells {
                 row,
                 query,
                 case_ref,
-                mut outcome,
-            } => {
-                let at = Utc::now();
-                let receipt = creditloop_store::new_check_id(at);
-                let decision = outcome.decision.code();
-                let shown = if outcome.subject_known {
-                    decision
-                } else {
-                    "unknown_subject"
-                };
-                let triggering: usize = outcome.measures.iter().map(|m| m.triggering.len()).sum();
-                let summary_zh = outcome.summary_zh();
-                // The measures are not needed past this point but for their codes: moved, not cloned.
-                let codes: Vec<String> = std::mem::take(&mut outcome.measures)
-                    .into_iter()
-                    .map(|m| m.code)
-                    .collect();
-                let answer = serde_json::to_string(&CompactAnswer {
-                    decision,
-                    measures: &codes,
-                    receipt: &receipt,
-                    summary_zh: &summary_zh,
-                })
-                .map_err(std::io::Error::other)?;
-                // What the caller typed is kept for the receipt, a resident number masked.
-                let query = mask::mask_query(&query);
-                self.measures.clear();
-                for (i, c) in codes.iter().enumerate() {
-                    if i > 0 {
-                        self.measures.push(';');
-                    }
-                    self.measures.push_str(c);
-                }
-                let name = outcome
-                    .subject
-                    .as_ref()
-                    .and_then(|k| self.index.name(k))
-                    .unwrap_or("");
-                write_result(
-                    sink,
-                    nums,
-                    row,
-                    triggering,
-                    [
-                        &query,
-                        name,
-                        shown,
-                        outcome.decision.zh(),
-                        &self.measures,
-                        &receipt,
-                        &summary_zh,
-                    ],
-                )?;
-                self.count(shown);
-                let parts = crate::checks::CheckParts {
-                    agency: self.agency.clone(),
-                    case_ref,
-                    subject_query: query,
-                    measures: codes,
-                    catalogue_version: self.catalogue_text(&outcome.catalogue_version),
-                };
-                let check = crate::checks::stored_from(
-                    &outcome,
-                    parts,
-                    receipt,
-                    at,
-                    self.index.version(),
-                    answer,
-                    Some(self.req.batch_id.clone()),
+            } => (*row, cell(query), case_ref.as_ref().map(cell)),
+        };
+        let answer = {
+            let lookup = crate::identity::index_query(self.index, self.req.pii, query);
+            let r = self.req;
+            self.index.check(r.catalogue, r.scenario, &lookup, r.on).0
+        };
+        let mut outcome = match answer {
+            CheckAnswer::Ambiguous { count } => {
+                let query = mask::mask_query(query);
+                let note = format!(
+                    "名称对应 {count} 个主体，请以代码查询 / the name matches {count} subjects; check by code"
                 );
-                self.pending.push(check);
-                if self.pending.len() >= STORE_GROUP {
-                    let group =
-                        std::mem::replace(&mut self.pending, Vec::with_capacity(STORE_GROUP));
-                    store(group).map_err(BatchError::Store)?;
-                }
+                let cells = [&query, "", "ambiguous", "名称不唯一", "", "", &note];
+                out.row(row, 0, cells, "ambiguous");
+                return Ok(());
             }
+            CheckAnswer::Outcome(outcome) => outcome,
+        };
+        let at = Utc::now();
+        // The receipt names the batch and the row, so the store keeps the rows in chunks.
+        let receipt = creditloop_store::batch_receipt(&self.req.batch_id, row);
+        let decision = outcome.decision.code();
+        let shown = if outcome.subject_known {
+            decision
+        } else {
+            "unknown_subject"
+        };
+        let triggering: usize = outcome.measures.iter().map(|m| m.triggering.len()).sum();
+        let summary_zh = outcome.summary_zh();
+        // The measures are not needed past this point but for their codes: moved, not cloned.
+        let codes: Vec<String> = std::mem::take(&mut outcome.measures)
+            .into_iter()
+            .map(|m| m.code)
+            .collect();
+        let answer = serde_json::to_string(&CompactAnswer {
+            decision,
+            measures: &codes,
+            receipt: &receipt,
+            summary_zh: &summary_zh,
+        })
+        .map_err(|e| e.to_string())?;
+        // What the caller typed is kept for the receipt, a resident number masked.
+        let query = mask::mask_query(query);
+        self.measures.clear();
+        for (i, c) in codes.iter().enumerate() {
+            if i > 0 {
+                self.measures.push(';');
+            }
+            self.measures.push_str(c);
         }
+        let name = outcome
+            .subject
+            .as_ref()
+            .and_then(|k| self.index.name(k))
+            .unwrap_or("");
+        let cells = [
+            &query,
+            name,
+            shown,
+            outcome.decision.zh(),
+            &self.measures,
+            &receipt,
+            &summary_zh,
+        ];
+        out.row(row, triggering, cells, shown);
+        let parts = crate::checks::CheckParts {
+            agency: self.agency.clone(),
+            case_ref: case_ref.map(str::to_string),
+            subject_query: query,
+            measures: codes,
+            catalogue_version: self.catalogue_text(&outcome.catalogue_version),
+        };
+        out.stored.push(crate::checks::stored_from(
+            &outcome,
+            parts,
+            receipt,
+            at,
+            self.index.version(),
+            answer,
+            Some(self.req.batch_id.clone()),
+        ));
         Ok(())
-    }
-
-    fn finish(
-        mut self,
-        store: &mut dyn FnMut(Vec<StoredCheck>) -> Result<(), String>,
-    ) -> Result<BatchSummary, BatchError> {
-        if !self.pending.is_empty() {
-            store(std::mem::take(&mut self.pending)).map_err(BatchError::Store)?;
-        }
-        Ok(self.summary)
     }
 }

@@ -124,10 +124,18 @@ impl ReadPath {
 
 type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
 
+/// What the writer is handed.
+enum Job {
+    /// Single checks: grouped with whatever else is queued into one transaction.
+    Checks(Vec<StoredCheck>),
+    /// A group of a batch check's rows: stored as chunks, in a transaction of its own.
+    Batch(Vec<StoredCheck>),
+}
+
 /// Stores checks with group commit. Cloning shares the one writer.
 #[derive(Clone)]
 pub struct CheckLog {
-    tx: Sender<(Vec<StoredCheck>, Reply)>,
+    tx: Sender<(Job, Reply)>,
 }
 
 /// Most checks stored in one transaction.
@@ -135,7 +143,7 @@ const GROUP_MAX: usize = 8192;
 
 impl CheckLog {
     pub fn start(store: Arc<dyn Store>) -> Self {
-        let (tx, rx) = channel::<(Vec<StoredCheck>, Reply)>();
+        let (tx, rx) = channel::<(Job, Reply)>();
         std::thread::Builder::new()
             .name("check-log".into())
             .spawn(move || writer(&*store, rx))
@@ -147,18 +155,19 @@ impl CheckLog {
     pub async fn append(&self, checks: Vec<StoredCheck>) -> Result<(), String> {
         let (reply, wait) = tokio::sync::oneshot::channel();
         self.tx
-            .send((checks, reply))
+            .send((Job::Checks(checks), reply))
             .map_err(|_| "the check log writer has stopped".to_string())?;
         wait.await
             .map_err(|_| "the check log writer has stopped".to_string())?
     }
 
-    /// Hands checks to the writer without waiting: for batches, which go on computing while the
-    /// writer stores; wait on every handle with [`Pending::wait`] before reporting success.
-    pub fn submit(&self, checks: Vec<StoredCheck>) -> Result<Pending, String> {
+    /// Hands a group of a batch check's rows (each under its [`creditloop_store::batch_receipt`])
+    /// to the writer without waiting: the batch goes on computing while the writer stores; wait on
+    /// every handle with [`Pending::wait`] before reporting success.
+    pub fn submit(&self, rows: Vec<StoredCheck>) -> Result<Pending, String> {
         let (reply, wait) = tokio::sync::oneshot::channel();
         self.tx
-            .send((checks, reply))
+            .send((Job::Batch(rows), reply))
             .map_err(|_| "the check log writer has stopped".to_string())?;
         Ok(Pending(wait))
     }
@@ -176,16 +185,40 @@ impl Pending {
     }
 }
 
-fn writer(store: &dyn Store, rx: Receiver<(Vec<StoredCheck>, Reply)>) {
-    while let Ok(first) = rx.recv() {
+fn writer(store: &dyn Store, rx: Receiver<(Job, Reply)>) {
+    // A batch group met while gathering single checks, stored next.
+    let mut held: Option<(Job, Reply)> = None;
+    loop {
+        let (job, reply) = match held.take() {
+            Some(next) => next,
+            None => match rx.recv() {
+                Ok(next) => next,
+                Err(_) => return,
+            },
+        };
+        let first = match job {
+            Job::Batch(rows) => {
+                let result = store.write_batch_checks(&rows).map_err(|e| e.to_string());
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, rows = rows.len(), "storing batch rows failed");
+                }
+                let _ = reply.send(result);
+                continue;
+            }
+            Job::Checks(checks) => (checks, reply),
+        };
         // Everything that queued while the previous group was being written goes in this one.
+        let mut n = first.0.len();
         let mut group = vec![first];
-        let mut n = group[0].0.len();
         while n < GROUP_MAX {
             match rx.try_recv() {
-                Ok(more) => {
-                    n += more.0.len();
-                    group.push(more);
+                Ok((Job::Checks(more), reply)) => {
+                    n += more.len();
+                    group.push((more, reply));
+                }
+                Ok(batch) => {
+                    held = Some(batch);
+                    break;
                 }
                 Err(_) => break,
             }

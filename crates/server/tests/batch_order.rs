@@ -1,4 +1,4 @@
-//! `batch_check::run` called directly: whatever the mix of rows (known, unknown, ambiguous,
+//! `batch_check::run_with` called directly, with one to three answering threads: whatever the mix of rows (known, unknown, ambiguous,
 //! unreadable, blank), the results come out one per input row, in input order, with the input's row
 //! numbers; every answered row is handed to the store once, in the same order, under the receipt its
 //! result row shows; groups never exceed the store group size and the summary counts every row.
@@ -191,7 +191,8 @@ struct Run {
     summary: batch_check::BatchSummary,
 }
 
-fn run(index: &CheckIndex, kinds: &[Kind]) -> Run {
+/// Runs the batch with `workers` answering threads.
+fn run(index: &CheckIndex, kinds: &[Kind], workers: usize) -> Run {
     let catalogue = CompiledCatalogue::compile(&creditloop_server::default_catalogue());
     let pii = creditloop_pii::test_key();
     let scenario = ScenarioRegistry::builtin()
@@ -207,10 +208,17 @@ fn run(index: &CheckIndex, kinds: &[Kind]) -> Run {
     };
     let mut sink = Collect::default();
     let mut groups = Vec::new();
-    let summary = batch_check::run(index, &req, rows(kinds).into_iter(), &mut sink, &mut |g| {
-        groups.push(g);
-        Ok(())
-    })
+    let summary = batch_check::run_with(
+        index,
+        &req,
+        rows(kinds).into_iter(),
+        &mut sink,
+        &mut |g| {
+            groups.push(g);
+            Ok(())
+        },
+        workers,
+    )
     .expect("the batch runs");
     Run {
         results: sink.0,
@@ -261,10 +269,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
     fn results_and_stored_checks_follow_the_input_order(
-        kinds in proptest::collection::vec(kind(), 0..120)
+        kinds in proptest::collection::vec(kind(), 0..3000),
+        workers in 1usize..4,
     ) {
         let index = index();
-        let r = run(&index, &kinds);
+        let r = run(&index, &kinds, workers);
         assert_in_order(&kinds, &r);
         prop_assert!(r.groups.iter().all(|g| !g.is_empty()));
     }
@@ -292,7 +301,8 @@ fn a_batch_longer_than_a_store_group_keeps_its_order_across_groups() {
             k => k,
         })
         .collect();
-    let r = run(&index, &kinds);
+    // Three answering threads: chunks come back from each in turn, and must be written in order.
+    let r = run(&index, &kinds, 3);
     assert_in_order(&kinds, &r);
     let sizes: Vec<usize> = r.groups.iter().map(Vec::len).collect();
     let answered = kinds.iter().filter(|k| expected(**k).2).count();
@@ -301,4 +311,64 @@ fn a_batch_longer_than_a_store_group_keeps_its_order_across_groups() {
     let (last, full) = sizes.split_last().expect("groups");
     assert!(full.iter().all(|n| *n == 20_000), "{sizes:?}");
     assert!(*last <= 20_000 && *last > 0, "{sizes:?}");
+}
+
+/// A file that cannot be read further (an I/O error, a broken workbook) ends the batch with that
+/// error, after every row read before it has its result written and is handed to the store; and
+/// no row after it is read.
+#[test]
+fn a_file_that_breaks_off_ends_the_batch_after_the_rows_before_it() {
+    let index = index();
+    let kinds: Vec<Kind> = (0..2_500).map(|i| Kind::Debtor(i % EACH)).collect();
+    let mut input = rows(&kinds);
+    input.insert(
+        1_500,
+        Err(ReadError::Fatal(creditloop_ingest::IngestError::Io(
+            std::io::Error::other("the upload was cut off"),
+        ))),
+    );
+    let read = std::cell::Cell::new(0usize);
+    let catalogue = CompiledCatalogue::compile(&creditloop_server::default_catalogue());
+    let pii = creditloop_pii::test_key();
+    let scenario = ScenarioRegistry::builtin()
+        .scenario("public_bidding")
+        .expect("a shipped scenario");
+    let req = BatchRequest {
+        catalogue: &catalogue,
+        pii: &pii,
+        scenario: &scenario,
+        on: day(2026, 6, 30),
+        agency: None,
+        batch_id: "BTEST".into(),
+    };
+    let mut sink = Collect::default();
+    let mut stored = 0;
+    let result = batch_check::run(
+        &index,
+        &req,
+        input.into_iter().inspect(|_| read.set(read.get() + 1)),
+        &mut sink,
+        &mut |g| {
+            stored += g.len();
+            Ok(())
+        },
+    );
+    match result {
+        Err(batch_check::BatchError::Read(e)) => assert!(e.contains("cut off"), "{e}"),
+        other => panic!("expected the read error, got {other:?}"),
+    }
+    assert_eq!(
+        sink.0.len(),
+        1_500,
+        "every row before the break has its result"
+    );
+    assert_eq!(stored, 1_500, "and is stored");
+    for (i, cells) in sink.0.iter().enumerate() {
+        assert_eq!(cells[0], (2 + 3 * i).to_string());
+    }
+    assert!(
+        read.get() <= 1_501 + 4 * 1024,
+        "reading stops soon after the break: {} rows read",
+        read.get()
+    );
 }
