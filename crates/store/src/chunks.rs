@@ -441,6 +441,13 @@ pub(crate) fn add_stats(
         .collect())
 }
 
+/// Whether the chunk holds the row `id` (a chunk's rows need not be consecutive: rows that were
+/// not answered have no receipt).
+pub(crate) fn has_row(head: &ChunkHead, id: &str, src: &mut dyn ChunkSource) -> Result<bool> {
+    let body = src.body(head)?;
+    Ok(decode(head, &body)?.iter().any(|r| r.id == id))
+}
+
 /// The row `id` of a chunk, with its feedback.
 pub(crate) fn row_of(
     head: &ChunkHead,

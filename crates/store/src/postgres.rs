@@ -1313,7 +1313,7 @@ impl Store for PgStore {
             return Ok(Some(stored_check(&r)?));
         }
         match chunk_of(&mut *client, id)? {
-            Some(head) => chunks::row_of(&head, id, &mut Chunks(&mut client)),
+            Some(head) => chunks::row_of(&head, id, &mut Chunks(&mut *client)),
             None => Ok(None),
         }
     }
@@ -1337,7 +1337,7 @@ impl Store for PgStore {
             .iter()
             .map(stored_check)
             .collect::<Result<Vec<_>>>()
-            .and_then(|singles| chunks::list(singles, q, &mut Chunks(&mut client)))
+            .and_then(|singles| chunks::list(singles, q, &mut Chunks(&mut *client)))
     }
 
     fn put_feedback(&self, check_id: &str, fb: &Feedback) -> Result<FeedbackWrite> {
@@ -1346,9 +1346,14 @@ impl Store for PgStore {
         if tx
             .query_opt("SELECT 1 FROM checks WHERE id = $1", &[&check_id])?
             .is_none()
-            && chunk_of(&mut tx, check_id)?.is_none()
         {
-            return Ok(FeedbackWrite::UnknownCheck);
+            let in_chunk = match chunk_of(&mut tx, check_id)? {
+                Some(head) => chunks::has_row(&head, check_id, &mut Chunks(&mut tx))?,
+                None => false,
+            };
+            if !in_chunk {
+                return Ok(FeedbackWrite::UnknownCheck);
+            }
         }
         let measures =
             serde_json::to_string(&fb.measures).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -1666,7 +1671,7 @@ impl Store for PgStore {
             .iter()
             .map(head)
             .collect::<Result<Vec<_>>>()?;
-        chunks::add_stats(singles, &heads, &mut Chunks(&mut client))
+        chunks::add_stats(singles, &heads, &mut Chunks(&mut *client))
     }
 }
 
@@ -1720,10 +1725,10 @@ fn chunk_of(client: &mut impl GenericClient, id: &str) -> Result<Option<ChunkHea
         .filter(|h| h.last_row >= row as u64))
 }
 
-/// The database's chunks, for [`chunks::list`] and its kin.
-struct Chunks<'c>(&'c mut Client);
+/// The database's chunks (through a client or a transaction), for [`chunks::list`] and its kin.
+struct Chunks<'c, C: GenericClient>(&'c mut C);
 
-impl chunks::ChunkSource for Chunks<'_> {
+impl<C: GenericClient> chunks::ChunkSource for Chunks<'_, C> {
     fn heads(&mut self, q: &CheckQuery) -> Result<Vec<ChunkHead>> {
         let order = if q.oldest_first {
             "first_at ASC"

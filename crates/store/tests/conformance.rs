@@ -526,9 +526,10 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
     let r6 = batch_row("BX1", 6, SHANGHAI, 13);
     s.write_batch_checks(&[r2.clone(), r3.clone(), r5.clone(), r6.clone()])
         .expect("first group");
-    // The batch's next group, in a later transaction.
+    // The batch's next group, in a later transaction; row 10 was not answered (no receipt).
     let r9 = batch_row("BX1", 9, SHANGHAI, 14);
-    s.write_batch_checks(std::slice::from_ref(&r9))
+    let r11 = batch_row("BX1", 11, SHANGHAI, 16);
+    s.write_batch_checks(&[r9.clone(), r11.clone()])
         .expect("second group");
     s.write_batch_checks(&[]).expect("nothing to write");
     // A row whose id does not name its batch and row is refused, and nothing of its group stored.
@@ -542,7 +543,7 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
     );
     assert_eq!(s.check_receipt("BX2-2").expect("read"), None);
 
-    for r in [&r2, &r3, &r5, &r6, &r9] {
+    for r in [&r2, &r3, &r5, &r6, &r9, &r11] {
         assert_eq!(s.check_receipt(&r.id).expect("read").as_ref(), Some(r));
     }
     for missing in ["BX1-4", "BX1-1", "BX1-10", "BX3-2", "BX1-", "BX1"] {
@@ -564,10 +565,13 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
         s.put_feedback("BX1-3", &fb).expect("again"),
         FeedbackWrite::Duplicate
     );
-    assert_eq!(
-        s.put_feedback("BX1-4", &fb).expect("no such row"),
-        FeedbackWrite::UnknownCheck
-    );
+    for missing in ["BX1-4", "BX1-10"] {
+        assert_eq!(
+            s.put_feedback(missing, &fb).expect("no such row"),
+            FeedbackWrite::UnknownCheck,
+            "{missing}"
+        );
+    }
     assert_eq!(
         s.check_receipt("BX1-3")
             .expect("read")
@@ -589,7 +593,7 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
     // By time, single checks and batch rows alike.
     assert_eq!(
         ids(all.clone()),
-        vec!["BX1-9", "BX1-6", "BX1-5", "BX1-3", "CK1", "BX1-2"]
+        vec!["BX1-11", "BX1-9", "BX1-6", "BX1-5", "BX1-3", "CK1", "BX1-2"]
     );
     assert_eq!(
         ids(CheckQuery {
@@ -604,7 +608,7 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
             limit: 2,
             ..all.clone()
         }),
-        vec!["BX1-9", "BX1-6"]
+        vec!["BX1-11", "BX1-9"]
     );
     assert_eq!(
         ids(CheckQuery {
@@ -619,7 +623,7 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
             agency: Some(SHANGHAI.into()),
             ..all.clone()
         }),
-        vec!["BX1-9", "BX1-6", "CK1", "BX1-2"]
+        vec!["BX1-11", "BX1-9", "BX1-6", "CK1", "BX1-2"]
     );
     assert!(
         ids(CheckQuery {
@@ -658,7 +662,7 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
             CheckStat {
                 decision: "prohibit".into(),
                 agency: Some(SHANGHAI.into()),
-                checks: 4,
+                checks: 5,
                 with_feedback: 1
             },
         ]

@@ -281,8 +281,14 @@ impl CheckFile {
                 r.get(0)
             })
             .optional()?;
-        if exists.is_none() && Self::chunk_of(&tx, check_id)?.is_none() {
-            return Ok(FeedbackWrite::UnknownCheck);
+        if exists.is_none() {
+            let in_chunk = match Self::chunk_of(&tx, check_id)? {
+                Some(head) => chunks::has_row(&head, check_id, &mut Chunks(&tx))?,
+                None => false,
+            };
+            if !in_chunk {
+                return Ok(FeedbackWrite::UnknownCheck);
+            }
         }
         let held = tx
             .query_row(
