@@ -576,25 +576,36 @@ pub fn run_batch_by(
         agency,
         batch_id,
     };
-    let mut pending = Vec::new();
-    let mut audited = Vec::new();
+    // Groups handed to the check log and the audit log, not yet known to be durable.
+    let mut in_flight = std::collections::VecDeque::new();
+    let wait = |(stored, audited): (crate::readpath::Pending, creditloop_audit::PendingAppend)| {
+        stored.wait()?;
+        audited
+            .wait()
+            .map(|_| ())
+            .map_err(|e| format!("audit log: {e}"))
+    };
     let summary = batch_check::run(&snap, &req, rows, sink, &mut |group| {
         // One audit entry per stored group of a batch (up to 20,000 rows): its digest covers every
-        // row's receipt and answer in order, so each row stays provable from the checks table
+        // row's receipt and answer in order, so each row stays provable from the check log
         // without a log entry per row.
-        audited.push(state.audit.submit(checks::batch_group_entry(&group, actor)));
-        pending.push(state.check_log.submit(group)?);
+        let audited = state.audit.submit(checks::batch_group_entry(&group, actor));
+        in_flight.push_back((state.check_log.submit(group)?, audited));
+        // A store slower than the checks holds up the batch rather than its memory growing.
+        if in_flight.len() > GROUPS_IN_FLIGHT {
+            in_flight.pop_front().map_or(Ok(()), wait)?;
+        }
         Ok(())
     })
     .map_err(|e| format!("{e} / {}", e.zh()))?;
-    for p in pending {
-        p.wait()?;
-    }
-    for a in audited {
-        a.wait().map_err(|e| format!("audit log: {e}"))?;
+    for group in in_flight {
+        wait(group)?;
     }
     Ok(summary)
 }
+
+/// Groups of a batch (20,000 rows each) stored at once at most.
+const GROUPS_IN_FLIGHT: usize = 4;
 
 /// A `Write` that sends 64 KiB chunks into the response body channel (from a blocking thread).
 struct ChannelWriter {

@@ -671,6 +671,56 @@ async fn a_batch_check_answers_every_row_and_stores_each() {
     assert_eq!(rows[0].fields[3].1, "prohibit");
 }
 
+/// A batch of more groups than are stored at once (20,000 rows a group): every row answered,
+/// stored under its receipt and counted, the first, a middle and the last alike.
+#[tokio::test]
+async fn a_batch_of_many_groups_is_stored_whole() {
+    use creditloop_domain::ids::{Uscc, org_code_check_char};
+    let s = start().await;
+    let rows = 110_001;
+    let mut csv = String::from("统一社会信用代码\n");
+    for n in 0..rows {
+        let org = format!("M{n:07}");
+        let org = format!(
+            "{org}{}",
+            org_code_check_char(&org).expect("an organisation code")
+        );
+        let code = Uscc::complete(&format!("91120000{org}")).expect("a unified code");
+        csv.push_str(code.as_str());
+        csv.push('\n');
+    }
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/checks/batch?scenario=public_bidding&agency=11120000MB19674671",
+            s.base
+        ))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = resp.text().await.unwrap();
+    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let results: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(results.len(), rows);
+    for i in [0, rows / 2, rows - 1] {
+        assert_eq!(&results[i][3], "unknown_subject", "{:?}", results[i]);
+        let receipt = &results[i][7];
+        let stored = s.store.check_receipt(receipt).unwrap().expect("stored");
+        assert_eq!(stored.subject_query, &results[i][1]);
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 6, 28).unwrap();
+    let counted: u64 = s
+        .store
+        .check_stats(day, day)
+        .unwrap()
+        .iter()
+        .map(|c| c.checks)
+        .sum();
+    assert_eq!(counted, rows as u64);
+}
+
 #[tokio::test]
 async fn records_written_by_another_process_reach_checks() {
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
