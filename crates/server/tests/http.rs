@@ -561,6 +561,29 @@ async fn an_ambiguous_name_asks_for_a_code() {
     assert!(e["detail_zh"].as_str().unwrap().contains("2 个主体"), "{e}");
 }
 
+/// Posts `csv` as a batch check (public bidding, as agency 11120000MB19674671): the answer's text
+/// and its result rows.
+async fn batch_results(
+    c: &reqwest::Client,
+    base: &str,
+    csv: String,
+) -> (String, Vec<csv::StringRecord>) {
+    let resp = c
+        .post(format!(
+            "{base}/api/v1/checks/batch?scenario=public_bidding&agency=11120000MB19674671"
+        ))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = resp.text().await.unwrap();
+    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows = rd.records().map(|r| r.unwrap()).collect();
+    (text, rows)
+}
+
 #[tokio::test]
 async fn a_batch_check_answers_every_row_and_stores_each() {
     let s = start().await;
@@ -577,20 +600,7 @@ async fn a_batch_check_answers_every_row_and_stores_each() {
     .await;
     assert_eq!(r["accepted"], 1, "{r}");
     let csv = "序号,统一社会信用代码,办件编号\n1,91310000132260250X,A-1\n2,９１３３０１００７１６１０５８５２Ｆ,A-2\n3,,A-3\n4,11010519491231002X,A-4\n";
-    let resp = c
-        .post(format!(
-            "{}/api/v1/checks/batch?scenario=public_bidding&agency=11120000MB19674671",
-            s.base
-        ))
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let text = resp.text().await.unwrap();
-    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    let (text, rows) = batch_results(&c, &s.base, csv.to_string()).await;
     assert_eq!(rows.len(), 4, "{text}");
     assert_eq!(&rows[0][3], "prohibit");
     assert!(rows[0][5].contains("CJ-SX-002"));
@@ -689,20 +699,7 @@ async fn a_batch_of_many_groups_is_stored_whole() {
         csv.push_str(code.as_str());
         csv.push('\n');
     }
-    let resp = reqwest::Client::new()
-        .post(format!(
-            "{}/api/v1/checks/batch?scenario=public_bidding&agency=11120000MB19674671",
-            s.base
-        ))
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let text = resp.text().await.unwrap();
-    let mut rd = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let results: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    let (_, results) = batch_results(&reqwest::Client::new(), &s.base, csv).await;
     assert_eq!(results.len(), rows);
     for i in [0, rows / 2, rows - 1] {
         assert_eq!(&results[i][3], "unknown_subject", "{:?}", results[i]);

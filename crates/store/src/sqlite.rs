@@ -134,14 +134,36 @@ const MEMO_MAX_ENTRIES: usize = 4_000_000;
 /// database exactly as executing it would, provided nothing else wrote in between: `PRAGMA
 /// data_version` tells when another connection committed, and the memo then starts over, as it does
 /// after any failed transaction.
+/// The memo's keys are XXH3 hashes already: its tables take their low 64 bits as the hash
+/// instead of hashing them again with SipHash.
+type Prehashed = std::hash::BuildHasherDefault<LowBits>;
+
+#[derive(Default)]
+struct LowBits(u64);
+
+impl std::hash::Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+    /// Only `u128` keys are hashed here; any other bytes are still mixed in, never ignored.
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+}
+
 #[derive(Default)]
 struct WriteMemo {
     data_version: Option<i64>,
     /// Subject key → digest of the content last written for it (the upsert replaces the name, so
     /// only the latest content makes a repeat a no-op).
-    subjects: HashMap<u128, u128>,
+    subjects: HashMap<u128, u128, Prehashed>,
     /// Person links, codes and identities written (each write only fills in or inserts once).
-    written: std::collections::HashSet<u128>,
+    written: std::collections::HashSet<u128, Prehashed>,
     /// The bytes of the memo key being hashed.
     buf: Vec<u8>,
 }
@@ -171,8 +193,8 @@ impl WriteMemo {
 
     fn clear(&mut self) {
         self.data_version = None;
-        self.subjects = HashMap::new();
-        self.written = std::collections::HashSet::new();
+        self.subjects = HashMap::default();
+        self.written = std::collections::HashSet::default();
     }
 
     fn len(&self) -> usize {

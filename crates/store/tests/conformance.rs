@@ -387,6 +387,16 @@ fn index_feed_streams_current_then_changes(ctx: &Ctx) {
     );
 }
 
+/// Checks of one decision by one agency, as the statistics give them.
+fn stat(decision: &str, agency: &str, checks: u64, with_feedback: u64) -> CheckStat {
+    CheckStat {
+        decision: decision.into(),
+        agency: Some(agency.into()),
+        checks,
+        with_feedback,
+    }
+}
+
 fn stored_check(id: &str, agency: &str, on: NaiveDate) -> StoredCheck {
     StoredCheck {
         id: id.into(),
@@ -647,24 +657,9 @@ fn batch_rows_are_checks_like_any_other(ctx: &Ctx) {
     assert_eq!(
         stats,
         vec![
-            CheckStat {
-                decision: "normal".into(),
-                agency: Some(SHANGHAI.into()),
-                checks: 1,
-                with_feedback: 0
-            },
-            CheckStat {
-                decision: "prohibit".into(),
-                agency: Some(BEIJING.into()),
-                checks: 1,
-                with_feedback: 0
-            },
-            CheckStat {
-                decision: "prohibit".into(),
-                agency: Some(SHANGHAI.into()),
-                checks: 5,
-                with_feedback: 1
-            },
+            stat("normal", SHANGHAI, 1, 0),
+            stat("prohibit", BEIJING, 1, 0),
+            stat("prohibit", SHANGHAI, 5, 1),
         ]
     );
     assert!(
@@ -2288,18 +2283,8 @@ fn dashboard_stats(ctx: &Ctx) {
     assert_eq!(
         stats,
         vec![
-            CheckStat {
-                decision: "normal".into(),
-                agency: Some(SHANGHAI.into()),
-                checks: 1,
-                with_feedback: 0
-            },
-            CheckStat {
-                decision: "prohibit".into(),
-                agency: Some(SHANGHAI.into()),
-                checks: 2,
-                with_feedback: 1
-            },
+            stat("normal", SHANGHAI, 1, 0),
+            stat("prohibit", SHANGHAI, 2, 1),
         ]
     );
     assert_eq!(

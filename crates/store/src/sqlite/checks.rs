@@ -14,7 +14,9 @@ use std::sync::MutexGuard;
 
 use chrono::NaiveDate;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OptionalExtension, Params, Row, Statement, TransactionBehavior, params,
+};
 
 use super::{
     Connections, IsoDate, configure, corrupt_json, count, feedback_from, parse_date,
@@ -220,10 +222,7 @@ impl CheckFile {
             "SELECT {HEAD_COLUMNS} FROM check_chunks
              WHERE batch_id = ?1 AND first_row <= ?2 ORDER BY first_row DESC LIMIT 1"
         ))?;
-        let head = st
-            .query_row(params![batch, row], head)
-            .optional()?
-            .transpose()?;
+        let head = read_heads(&mut st, params![batch, row])?.into_iter().next();
         Ok(head.filter(|h| h.last_row >= row as u64))
     }
 
@@ -357,13 +356,10 @@ impl CheckFile {
         let mut st = conn.prepare_cached(&format!(
             "SELECT {HEAD_COLUMNS} FROM check_chunks WHERE checked_on >= ?1 AND checked_on <= ?2"
         ))?;
-        let heads = st
-            .query_map(
-                params![IsoDate::new(from).as_str(), IsoDate::new(to).as_str()],
-                head,
-            )?
-            .map(|h| h?)
-            .collect::<Result<Vec<_>>>()?;
+        let heads = read_heads(
+            &mut st,
+            params![IsoDate::new(from).as_str(), IsoDate::new(to).as_str()],
+        )?;
         drop(st);
         chunks::add_stats(out, &heads, &mut Chunks(&conn))
     }
@@ -389,32 +385,37 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 const HEAD_COLUMNS: &str = "batch_id, first_row, last_row, rows, first_at, last_at, checked_on,
     agency, scenario, catalogue_version, data_version, decisions";
 
-fn head(r: &Row<'_>) -> rusqlite::Result<Result<ChunkHead>> {
-    let n = |i: usize| -> rusqlite::Result<Result<u64>> {
-        Ok(u64::try_from(r.get::<_, i64>(i)?)
-            .map_err(|_| StoreError::Corrupt("negative number in a check chunk".into())))
+fn head(r: &Row<'_>) -> Result<ChunkHead> {
+    let n = |i: usize| -> Result<u64> {
+        u64::try_from(r.get::<_, i64>(i)?)
+            .map_err(|_| StoreError::Corrupt("negative number in a check chunk".into()))
     };
-    let (first_row, last_row, rows, data_version) = (n(1)?, n(2)?, n(3)?, n(10)?);
     let (first_at, last_at, on): (String, String, String) = (r.get(4)?, r.get(5)?, r.get(6)?);
     let decisions: String = r.get(11)?;
-    let (batch_id, agency, scenario, catalogue_version) =
-        (r.get(0)?, r.get(7)?, r.get(8)?, r.get(9)?);
-    Ok((|| {
-        Ok(ChunkHead {
-            batch_id,
-            first_row: first_row?,
-            last_row: last_row?,
-            rows: rows?,
-            first_at: parse_timestamp(&first_at)?,
-            last_at: parse_timestamp(&last_at)?,
-            checked_on: parse_date(&on)?,
-            agency,
-            scenario,
-            catalogue_version,
-            data_version: data_version?,
-            decisions: ChunkHead::parse_decisions(&decisions)?,
-        })
-    })())
+    Ok(ChunkHead {
+        batch_id: r.get(0)?,
+        first_row: n(1)?,
+        last_row: n(2)?,
+        rows: n(3)?,
+        first_at: parse_timestamp(&first_at)?,
+        last_at: parse_timestamp(&last_at)?,
+        checked_on: parse_date(&on)?,
+        agency: r.get(7)?,
+        scenario: r.get(8)?,
+        catalogue_version: r.get(9)?,
+        data_version: n(10)?,
+        decisions: ChunkHead::parse_decisions(&decisions)?,
+    })
+}
+
+/// The heads a statement selecting [`HEAD_COLUMNS`] gives.
+fn read_heads(st: &mut Statement<'_>, params: impl Params) -> Result<Vec<ChunkHead>> {
+    let mut rows = st.query(params)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(head(r)?);
+    }
+    Ok(out)
 }
 
 /// The check file's chunks, for [`chunks::list`] and its kin.
@@ -433,12 +434,10 @@ impl chunks::ChunkSource for Chunks<'_> {
              ORDER BY {order}"
         ))?;
         let on_or_before = q.on_or_before.map(IsoDate::new);
-        st.query_map(
+        read_heads(
+            &mut st,
             params![q.agency, on_or_before.as_ref().map(|d| d.as_str())],
-            head,
-        )?
-        .map(|h| h?)
-        .collect()
+        )
     }
 
     fn body(&mut self, h: &ChunkHead) -> Result<Vec<u8>> {
