@@ -185,7 +185,11 @@ fn read_catalogue(
         match r {
             Ok(raw) => measure_rows.push(MeasureRow {
                 row: n,
-                fields: raw.fields,
+                fields: raw
+                    .fields
+                    .into_iter()
+                    .map(|(h, v)| (h.to_string(), v))
+                    .collect(),
             }),
             Err(creditloop_ingest::ReadError::Row(e)) => {
                 return Ok(Err(CatalogueError::Rows(vec![

@@ -108,7 +108,7 @@ fn main() {
             row: i as u64 + 2,
             fields: HEADERS
                 .iter()
-                .map(|h| h.to_string())
+                .map(|&h| std::sync::Arc::<str>::from(h))
                 .zip(row(i, &subjects))
                 .collect(),
         })

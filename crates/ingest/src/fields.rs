@@ -977,9 +977,13 @@ impl Layout {
     }
 
     /// Whether this layout was resolved from exactly these headers.
-    pub fn matches(&self, fields: &[(String, String)]) -> bool {
+    pub fn matches(&self, fields: &[(std::sync::Arc<str>, String)]) -> bool {
         self.headers.len() == fields.len()
-            && self.headers.iter().zip(fields).all(|(h, (fh, _))| h == fh)
+            && self
+                .headers
+                .iter()
+                .zip(fields)
+                .all(|(h, (fh, _))| **h == **fh)
     }
 }
 

@@ -132,7 +132,7 @@ impl Validator {
         {
             return (Arc::clone(l), false);
         }
-        let headers: Vec<&str> = raw.fields.iter().map(|(h, _)| h.as_str()).collect();
+        let headers: Vec<&str> = raw.fields.iter().map(|(h, _)| &**h).collect();
         let l = Arc::new(self.layout(&headers));
         *cache = Some(Arc::clone(&l));
         (l, true)
@@ -154,7 +154,7 @@ impl Validator {
         warnings: &mut Vec<RowError>,
     ) -> Result<AcceptedRow, RejectedRow> {
         if !layout.matches(&raw.fields) {
-            let headers: Vec<&str> = raw.fields.iter().map(|(h, _)| h.as_str()).collect();
+            let headers: Vec<&str> = raw.fields.iter().map(|(h, _)| &**h).collect();
             let own = self.layout(&headers);
             return self.check(&own, raw, warnings);
         }
@@ -196,7 +196,7 @@ impl Validator {
                 Err(RejectedRow {
                     row: raw.row,
                     errors: row.errors,
-                    raw: raw.fields.clone(),
+                    raw: crate::read::owned_fields(&raw.fields),
                 })
             }
         }
@@ -1499,7 +1499,7 @@ impl<'a> Row<'a> {
             .filter(|(i, (h, _))| self.layout.field(*i).is_none() && !h.trim().is_empty())
             .filter_map(|(_, (h, v))| {
                 let v = clean(v);
-                (!v.is_empty()).then(|| (h.clone(), v.into_owned()))
+                (!v.is_empty()).then(|| (h.to_string(), v.into_owned()))
             })
             .collect()
     }

@@ -27,7 +27,7 @@ fn rows_of(items: Vec<RawRowResult>) -> Vec<RawRow> {
 fn value<'a>(row: &'a RawRow, header: &str) -> &'a str {
     row.fields
         .iter()
-        .find(|(h, _)| h == header)
+        .find(|(h, _)| &**h == header)
         .map(|(_, v)| v.as_str())
         .unwrap_or_else(|| panic!("no column {header} in {:?}", row.fields))
 }
@@ -113,7 +113,7 @@ fn utf8_bom_csv() {
     let rows = rows_of(rows.collect());
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].row, 2);
-    assert_eq!(rows[0].fields[0].0, "行政相对人名称");
+    assert_eq!(&*rows[0].fields[0].0, "行政相对人名称");
     validator().validate(&rows[0]).expect("valid licence");
 }
 

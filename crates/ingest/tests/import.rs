@@ -8,8 +8,8 @@ use std::path::Path;
 use common::*;
 use creditloop_domain::intake::RejectedRow;
 use creditloop_ingest::{
-    ImportOptions, IngestError, Progress, RawRow, RawRowResult, ReadError, ReadOptions,
-    RejectsWriter, import, import_with_rejects, read_path, sha256_file,
+    ImportOptions, IngestError, Progress, RawRowResult, ReadError, ReadOptions, RejectsWriter,
+    import, import_with_rejects, read_path, sha256_file,
 };
 use creditloop_store::Store;
 
@@ -200,16 +200,10 @@ fn a_fatal_read_error_stops_after_the_committed_batches() {
     for i in 1..=3 {
         let mut f = penalty();
         set(&mut f, "行政处罚决定书文号", &format!("X{i}"));
-        items.push(Ok(RawRow {
-            row: i + 1,
-            fields: f,
-        }));
+        items.push(Ok(raw(i + 1, f)));
     }
     items.push(Err(ReadError::Fatal(IngestError::Xlsx("broken".into()))));
-    items.push(Ok(RawRow {
-        row: 9,
-        fields: penalty(),
-    }));
+    items.push(Ok(raw(9, penalty())));
     let opts = ImportOptions {
         batch_size: 2,
         source_name: "test".into(),
@@ -376,10 +370,7 @@ fn many_rows(n: u64) -> Vec<RawRowResult> {
             if i % 97 == 0 {
                 set(&mut f, "处罚决定日期", "2023-02-30");
             }
-            Ok(RawRow {
-                row: i + 1,
-                fields: f,
-            })
+            Ok(raw(i + 1, f))
         })
         .collect()
 }

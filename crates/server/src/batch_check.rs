@@ -210,7 +210,7 @@ pub struct BatchRequest<'a> {
     pub batch_id: String,
 }
 
-fn pick(fields: &[(String, String)], names: &[&str]) -> Option<usize> {
+fn pick(fields: &[(std::sync::Arc<str>, String)], names: &[&str]) -> Option<usize> {
     names.iter().find_map(|n| {
         fields
             .iter()

@@ -14,7 +14,7 @@ use encoding_rs::Encoding;
 use super::decode::{DecodeReader, RecordTooLarge};
 use super::{
     HEADER_SEARCH, RawRow, RawRowResult, ReadError, ReadOptions, header_cell, is_blank, pair,
-    pick_header,
+    pick_header, shared,
 };
 use crate::error::IngestError;
 
@@ -27,6 +27,8 @@ pub struct CsvRows<R: Read> {
     counter: Arc<AtomicU64>,
     encoding: &'static Encoding,
     headers: Vec<String>,
+    /// `headers`, shared by the rows.
+    names: Vec<Arc<str>>,
     header_row: u64,
     pending: VecDeque<(u64, Vec<String>)>,
     record: StringRecord,
@@ -58,6 +60,7 @@ pub fn read_csv<R: Read>(reader: R, opts: &ReadOptions) -> Result<CsvRows<R>, In
         counter,
         encoding,
         headers: Vec::new(),
+        names: Vec::new(),
         header_row: 0,
         pending: VecDeque::new(),
         record: StringRecord::new(),
@@ -87,6 +90,7 @@ pub fn read_csv<R: Read>(reader: R, opts: &ReadOptions) -> Result<CsvRows<R>, In
         if let Some((row, cells)) = it.next() {
             rows.header_row = row;
             rows.headers = cells.iter().map(|c| header_cell(c)).collect();
+            rows.names = shared(&rows.headers);
         }
         rows.pending = it.collect();
     }
@@ -275,7 +279,7 @@ impl<R: Read> Iterator for CsvRows<R> {
             }
             return Some(Ok(RawRow {
                 row,
-                fields: pair(&self.headers, cells.into_iter()),
+                fields: pair(&self.names, cells.into_iter()),
             }));
         }
         if let Some(e) = self.deferred.take() {
@@ -292,7 +296,7 @@ impl<R: Read> Iterator for CsvRows<R> {
                     }
                     return Some(Ok(RawRow {
                         row,
-                        fields: pair(&self.headers, self.record.iter().map(str::to_string)),
+                        fields: pair(&self.names, self.record.iter().map(str::to_string)),
                     }));
                 }
                 Ok(None) => {

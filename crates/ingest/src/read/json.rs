@@ -3,6 +3,7 @@
 //! object, an array, or `{"records": [...]}`).
 
 use std::io::{BufRead, BufReader, Cursor, Read};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -138,8 +139,10 @@ fn json_error_zh(e: &serde_json::Error) -> &'static str {
 
 /// The fields of one JSON object: strings as they are, numbers as written, `null` as empty, arrays
 /// and objects (such as `persons`) as JSON text for the validator to read.
-pub fn object_fields(map: Map<String, Value>) -> Vec<(String, String)> {
-    map.into_iter().map(|(k, v)| (k, value_text(v))).collect()
+pub fn object_fields(map: Map<String, Value>) -> Vec<(Arc<str>, String)> {
+    map.into_iter()
+        .map(|(k, v)| (Arc::from(k), value_text(v)))
+        .collect()
 }
 
 fn value_text(v: Value) -> String {

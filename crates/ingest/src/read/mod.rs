@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use creditloop_domain::intake::{RejectedRow, RowError};
 use encoding_rs::Encoding;
@@ -29,8 +30,9 @@ pub struct RawRow {
     /// 1-based row number: the spreadsheet row for CSV and XLSX (header on row N, first data row
     /// N+1), the line for JSON Lines, the position in the array for a JSON document.
     pub row: u64,
-    /// (header as given, value), in source order.
-    pub fields: Vec<(String, String)>,
+    /// (header as given, value), in source order. The header names of a file are shared by its
+    /// rows rather than copied into each.
+    pub fields: Vec<(Arc<str>, String)>,
 }
 
 /// A row that could not be read (a broken JSON line, a line too long …).
@@ -320,20 +322,33 @@ pub(crate) fn header_cell(s: &str) -> String {
 /// Pairs values with headers; values beyond the header get the name `列N` (column N) when not
 /// empty; missing values are empty.
 pub(crate) fn pair<I: Iterator<Item = String>>(
-    headers: &[String],
+    headers: &[Arc<str>],
     values: I,
-) -> Vec<(String, String)> {
+) -> Vec<(Arc<str>, String)> {
     let mut out = Vec::with_capacity(headers.len());
     let mut values = values;
     for h in headers {
-        out.push((h.clone(), values.next().unwrap_or_default()));
+        out.push((Arc::clone(h), values.next().unwrap_or_default()));
     }
     for (i, v) in values.enumerate() {
         if !v.trim().is_empty() {
-            out.push((format!("列{}", headers.len() + i + 1), v));
+            out.push((format!("列{}", headers.len() + i + 1).into(), v));
         }
     }
     out
+}
+
+/// The fields of a row as owned pairs (what a rejected row keeps).
+pub fn owned_fields(fields: &[(Arc<str>, String)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(h, v)| (h.to_string(), v.clone()))
+        .collect()
+}
+
+/// Header names to share between rows.
+pub(crate) fn shared(headers: &[String]) -> Vec<Arc<str>> {
+    headers.iter().map(|h| Arc::from(h.as_str())).collect()
 }
 
 /// Shortens a text for an error message (at most `n` characters).

@@ -11,6 +11,7 @@
 //! cells merged vertically in the data area are filled from their top-left cell.
 
 use std::io::{Read, Seek};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -19,7 +20,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, Timelike};
 
 use super::{
     HEADER_SEARCH, RawRow, RawRowResult, ReadError, ReadOptions, header_cell, is_blank, pair,
-    pick_header,
+    pick_header, shared,
 };
 use crate::error::IngestError;
 use crate::fields::{FieldKind, Layout};
@@ -245,11 +246,14 @@ fn serial_to_datetime(f: f64) -> Option<NaiveDateTime> {
         .checked_add_signed(Duration::seconds(secs.min(86_399)))
 }
 
+/// The header of a sheet: its 0-based row, the names (shared by the rows) and each column's kind.
+type SheetHeader = (u32, Vec<Arc<str>>, Vec<Option<FieldKind>>);
+
 /// State of one sheet's reading.
 struct SheetState {
     /// Rows before the header is chosen: (0-based row, cells).
     early: Vec<(u32, Vec<CellVal>)>,
-    header: Option<(u32, Vec<String>, Vec<Option<FieldKind>>)>,
+    header: Option<SheetHeader>,
     regions: Vec<Dimensions>,
     region_values: Vec<Option<CellVal>>,
 }
@@ -338,7 +342,7 @@ impl SheetState {
             .map(|i| layout.field(i).map(|f| f.kind()))
             .collect();
         let header_row = early.get(h).map(|(r, _)| *r).unwrap_or(0);
-        self.header = Some((header_row, headers, kinds));
+        self.header = Some((header_row, shared(&headers), kinds));
         // Merged regions in the header or above it are titles, not data.
         let keep: Vec<bool> = self
             .regions

@@ -97,7 +97,10 @@ pub fn licence() -> Vec<(String, String)> {
 }
 
 pub fn raw(row: u64, fields: Vec<(String, String)>) -> RawRow {
-    RawRow { row, fields }
+    RawRow {
+        row,
+        fields: fields.into_iter().map(|(h, v)| (h.into(), v)).collect(),
+    }
 }
 
 /// Replaces the value of a column (which must exist).
