@@ -327,6 +327,9 @@ pub fn import_with_rejects(
     Ok(report)
 }
 
+/// The most rows a batch makes room for at once (a larger one, all or nothing, grows as it goes).
+const BATCH_ROOM: usize = 1 << 16;
+
 /// Rows validated, and then encoded, at a time.
 const CHUNK_ROWS: usize = 512;
 
@@ -478,6 +481,7 @@ impl Assembly<'_, '_> {
             }
         }
         let mut encoded = encoded.filter(|e| e.len() == accepted.len());
+        self.make_room(accepted.len());
         let mut accepted = accepted.into_iter().enumerate();
         for slot in order {
             match slot {
@@ -517,6 +521,25 @@ impl Assembly<'_, '_> {
                 (self.progress)(*self.prog);
                 drain(self.report, self.prog, self.progress, self.ack_rx, false);
             }
+        }
+    }
+
+    /// Grows the batch being gathered at most twice: to the first chunk, then to a whole batch.
+    /// Growing a vector of 700-byte rows by doubling copied each batch twice over and touched
+    /// fresh pages at every step.
+    fn make_room(&mut self, incoming: usize) {
+        let (len, cap) = (self.accepted.len(), self.accepted.capacity());
+        if len + incoming <= cap {
+            return;
+        }
+        let want = if len == 0 {
+            incoming
+        } else {
+            self.batch_size.min(BATCH_ROOM).max(len + incoming)
+        };
+        self.accepted.reserve_exact(want - len);
+        if self.encoded.len() == len {
+            self.encoded.reserve(want - len);
         }
     }
 

@@ -54,6 +54,14 @@ impl EncodedRows {
         }
     }
 
+    /// Room for `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.digests.reserve(rows);
+        self.subject_keys.reserve(rows);
+        self.buffer.reserve(rows * 256);
+        self.spans.reserve(rows);
+    }
+
     /// Number of rows encoded.
     pub fn len(&self) -> usize {
         self.spans.len()
