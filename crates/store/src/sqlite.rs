@@ -896,8 +896,9 @@ fn write_planned(
     }
 
     let subject_keys = pipeline.subject_keys()?;
-    let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
+    let mut subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
         .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
+    subjects.sort_by_key();
     {
         let mut st = tx.prepare_cached(
             "INSERT INTO subjects (key, name, kind, uscc, reg_no, org_code, resident_id, codes,
@@ -993,22 +994,26 @@ fn write_planned(
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (subject_key) DO NOTHING",
         )?;
-        for (row, p) in batch.accepted.iter().zip(&plan.rows) {
-            if *p == PlannedRow::Duplicate {
+        // In key order, as the subjects above; a stable sort keeps the first copy of a key first.
+        let mut ids: Vec<_> = batch
+            .accepted
+            .iter()
+            .zip(&plan.rows)
+            .filter(|(_, p)| **p != PlannedRow::Duplicate)
+            .flat_map(|(row, _)| &row.identities)
+            .collect();
+        ids.sort_by(|a, b| a.key.0.cmp(&b.key.0));
+        for id in ids {
+            if memo.seen(&[b"i", id.key.0.as_bytes()]) {
                 continue;
             }
-            for id in &row.identities {
-                if memo.seen(&[b"i", id.key.0.as_bytes()]) {
-                    continue;
-                }
-                st.execute(params![
-                    id.key.0,
-                    id.cipher,
-                    id.sealed,
-                    id.masked,
-                    received_at
-                ])?;
-            }
+            st.execute(params![
+                id.key.0,
+                id.cipher,
+                id.sealed,
+                id.masked,
+                received_at
+            ])?;
         }
     }
 
