@@ -745,8 +745,9 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
         }
 
         let subject_keys = pipeline.subject_keys()?;
-        let subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
+        let mut subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
             .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
+        subjects.sort_by_key();
         write_subjects(tx, &subjects, batch.received_at)?;
         write_identities(tx, batch, &plan)?;
         if !reject_rows.is_empty() {
