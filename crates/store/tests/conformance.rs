@@ -833,6 +833,56 @@ fn find_subject_by_any_code(ctx: &Ctx) {
     assert_eq!(s.find_subject("").expect("find"), None);
 }
 
+/// Subjects and their codes are written in key order, not row order; a code that two subjects of one
+/// batch claim still goes to the row that came first, also when its subject's key sorts last.
+fn a_code_claimed_twice_in_a_batch_goes_to_the_first_row(ctx: &Ctx) {
+    let s = ctx.store();
+    let mut first = company(SHENZHEN, "深圳南山电子有限公司");
+    first.codes.reg_no = Some(RegistrationNumber::parse(REG_NO).expect("valid reg no"));
+    assert!(
+        key_of(SHENZHEN).0 > key_of(HANGZHOU).0,
+        "the first row's key sorts last"
+    );
+    let out = s
+        .write_batch(&batch(
+            "b1",
+            "d1",
+            at(1, 9),
+            vec![
+                accepted(
+                    2,
+                    penalty("深市监罚〔2024〕1号", first, date(2024, 4, 1), 1.0),
+                    false,
+                ),
+                accepted(
+                    3,
+                    penalty("杭市监罚〔2024〕1号", hangzhou(), date(2024, 4, 1), 1.0),
+                    false,
+                ),
+            ],
+            vec![],
+        ))
+        .expect("write");
+    assert_eq!(out.counts.accepted, 2);
+    assert_eq!(
+        s.find_subject(REG_NO).expect("find"),
+        Some(key_of(SHENZHEN))
+    );
+    let org = OrgCode::parse("71610585-2").expect("org code");
+    assert_eq!(
+        s.find_subject(org.as_str()).expect("find"),
+        Some(key_of(HANGZHOU))
+    );
+    assert_eq!(
+        s.subject(&key_of(HANGZHOU))
+            .expect("read")
+            .expect("stored")
+            .records
+            .len(),
+        1
+    );
+}
+
 fn same_batch_twice_changes_nothing(ctx: &Ctx) {
     let s = ctx.store();
     let b = first_batch();
@@ -2552,6 +2602,7 @@ macro_rules! conformance {
 conformance!(
     profile_with_records_and_persons,
     find_subject_by_any_code,
+    a_code_claimed_twice_in_a_batch_goes_to_the_first_row,
     same_batch_twice_changes_nothing,
     changed_record_is_new_version,
     rejects_are_stored_once,

@@ -339,7 +339,7 @@ pub(crate) fn pair<I: Iterator<Item = String>>(
 }
 
 /// The fields of a row as owned pairs (what a rejected row keeps).
-pub fn owned_fields(fields: &[(Arc<str>, String)]) -> Vec<(String, String)> {
+pub(crate) fn owned_fields(fields: &[(Arc<str>, String)]) -> Vec<(String, String)> {
     fields
         .iter()
         .map(|(h, v)| (h.to_string(), v.clone()))
