@@ -24,7 +24,7 @@ pub use encode::EncodedRows;
 pub(crate) use encode::{Pipeline, StopOnDrop};
 pub(crate) use prep::{
     IdBuildHasher, KEY_PREFIXES, PersonUpsert, SubjectUpsert, SubjectWrites, key_hashes,
-    outcome_counts, subject_writes,
+    outcome_counts, subject_writes, written_identities,
 };
 
 /// Indexes of `records` that no write reads. A bulk load into an empty table drops them and builds

@@ -22,8 +22,8 @@ use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKe
 use crate::chunks::{self, ChunkHead};
 use crate::plan::{
     self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline,
-    Plan, PlannedRow, StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts,
-    subject_writes,
+    Plan, StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
+    written_identities,
 };
 use crate::sqlite::feedback_from;
 use crate::sqlite::like_pattern;
@@ -619,13 +619,7 @@ fn write_subjects(
 
 /// The sealed resident numbers of the written rows; the first sealed copy of a number is kept.
 fn write_identities(tx: &mut Transaction<'_>, batch: &Batch, plan: &Plan) -> Result<()> {
-    let ids: Vec<_> = batch
-        .accepted
-        .iter()
-        .zip(&plan.rows)
-        .filter(|(_, p)| **p != PlannedRow::Duplicate)
-        .flat_map(|(r, _)| &r.identities)
-        .collect();
+    let ids = written_identities(&batch.accepted, plan);
     if ids.is_empty() {
         return Ok(());
     }

@@ -21,8 +21,8 @@ use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::plan::{
-    self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, PlannedRow,
-    StopOnDrop, key_hashes, outcome_counts, subject_writes,
+    self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, StopOnDrop,
+    key_hashes, outcome_counts, subject_writes, written_identities,
 };
 use crate::{
     Batch, BatchOutcome, BatchSummary, CheckQuery, CheckStat, FeedbackWrite, IndexFeed,
@@ -994,16 +994,7 @@ fn write_planned(
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (subject_key) DO NOTHING",
         )?;
-        // In key order, as the subjects above; a stable sort keeps the first copy of a key first.
-        let mut ids: Vec<_> = batch
-            .accepted
-            .iter()
-            .zip(&plan.rows)
-            .filter(|(_, p)| **p != PlannedRow::Duplicate)
-            .flat_map(|(row, _)| &row.identities)
-            .collect();
-        ids.sort_by(|a, b| a.key.0.cmp(&b.key.0));
-        for id in ids {
+        for id in written_identities(&batch.accepted, &plan) {
             if memo.seen(&[b"i", id.key.0.as_bytes()]) {
                 continue;
             }

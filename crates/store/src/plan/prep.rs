@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use creditloop_domain::intake::{AcceptedRow, IntakeCounts};
+use creditloop_domain::pii::SealedIdentity;
 use creditloop_domain::subject::SubjectCodes;
 
 use super::{Plan, PlannedRow};
@@ -85,6 +86,23 @@ impl SubjectWrites<'_> {
             (a.subject_key, a.role, a.name).cmp(&(b.subject_key, b.role, b.name))
         });
     }
+}
+
+/// The sealed resident numbers of the written rows, in key order (as [`SubjectWrites::sort_by_key`]
+/// puts the subjects); the sort is stable, so the first sealed copy of a number stays first and is
+/// the one an insert that keeps the first copy keeps.
+pub(crate) fn written_identities<'a>(
+    rows: &'a [AcceptedRow],
+    plan: &Plan,
+) -> Vec<&'a SealedIdentity> {
+    let mut ids: Vec<&SealedIdentity> = rows
+        .iter()
+        .zip(&plan.rows)
+        .filter(|(_, p)| **p != PlannedRow::Duplicate)
+        .flat_map(|(row, _)| &row.identities)
+        .collect();
+    ids.sort_by(|a, b| a.key.0.cmp(&b.key.0));
+    ids
 }
 
 pub(crate) fn subject_writes<'a>(
