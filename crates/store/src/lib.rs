@@ -19,6 +19,7 @@ use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKe
 pub mod access;
 pub mod body;
 mod chunks;
+mod memo;
 mod plan;
 pub mod postgres;
 pub mod sqlite;

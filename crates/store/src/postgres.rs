@@ -20,6 +20,7 @@ use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
 use crate::chunks::{self, ChunkHead};
+use crate::memo::{Known, WriteMemo};
 use crate::plan::{
     self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, PersonUpsert, Pipeline,
     Plan, StopOnDrop, SubjectUpsert, SubjectWrites, key_hashes, outcome_counts, subject_writes,
@@ -91,6 +92,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "check_chunks",
         include_str!("../migrations/postgres/0010_check_chunks.sql"),
     ),
+    (
+        11,
+        "write_epoch",
+        include_str!("../migrations/postgres/0011_write_epoch.sql"),
+    ),
 ];
 
 /// Advisory lock keys (arbitrary constants, "CLmigr", "CLwrit" and "CLbulk").
@@ -108,6 +114,8 @@ const READERS: usize = 2;
 pub struct PgStore {
     config: Config,
     writer: Mutex<Client>,
+    /// What the writer has written about subjects; locked only while the writer is held.
+    memo: Mutex<WriteMemo>,
     readers: Vec<Mutex<Client>>,
     next_reader: AtomicUsize,
 }
@@ -126,6 +134,7 @@ impl PgStore {
         Ok(PgStore {
             config,
             writer: Mutex::new(writer),
+            memo: Mutex::new(WriteMemo::default()),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -149,6 +158,53 @@ impl PgStore {
             .lock()
             .map_err(|_| StoreError::Other("PostgreSQL writer lock poisoned".into()))?;
         self.fresh(g, Role::Writer)
+    }
+
+    /// One write transaction of records (and their subjects): the write lock, the write counter
+    /// moved on and the memo brought up to date, `work`, the commit. The memo forgets everything
+    /// when any of it fails, since its writes were rolled back.
+    fn write_records<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>, &mut WriteMemo) -> Result<T>,
+    ) -> Result<T> {
+        let mut client = self.writer()?;
+        // A poisoned memo may hold writes that were rolled back: start over.
+        let mut memo = self.memo.lock().unwrap_or_else(|p| {
+            let mut g = p.into_inner();
+            g.clear();
+            g
+        });
+        let out = (|| {
+            let mut tx = client.transaction()?;
+            // Serialises batch writers of all processes: the probe must see every version.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+            let after: i64 = tx
+                .query_one(
+                    "UPDATE write_epoch SET value = value + 1 WHERE id = 1 RETURNING value",
+                    &[],
+                )?
+                .try_get(0)?;
+            if memo.sync(after - 1, after) {
+                let empty: bool = tx
+                    .query_one(
+                        "SELECT NOT EXISTS (SELECT 1 FROM subjects)
+                             AND NOT EXISTS (SELECT 1 FROM subject_persons)
+                             AND NOT EXISTS (SELECT 1 FROM pii_identities)",
+                        &[],
+                    )?
+                    .try_get(0)?;
+                if empty {
+                    memo.set_complete();
+                }
+            }
+            let out = work(&mut tx, &mut memo)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if out.is_err() {
+            memo.clear();
+        }
+        out
     }
 
     fn reader(&self) -> Result<MutexGuard<'_, Client>> {
@@ -391,8 +447,7 @@ const COPY_FIELDS: i16 = 20;
 /// Sent to the server in pieces of about this size.
 const COPY_CHUNK: usize = 1 << 20;
 
-/// Writes the batch's new versions with one binary `COPY`, encoding the binary format directly into
-/// large buffers (the generic row writer sends a message every 4 KiB).
+/// Writes the batch's new versions with one binary `COPY`.
 fn copy_records(
     tx: &mut Transaction<'_>,
     batch: &Batch,
@@ -400,11 +455,7 @@ fn copy_records(
     hashes: &[i64],
     pipeline: &Pipeline<'_>,
 ) -> Result<()> {
-    let mut w = tx.copy_in(COPY_RECORDS)?;
-    let mut buf = CopyBuf(Vec::with_capacity(COPY_CHUNK + 8192));
-    buf.0.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-    buf.0.extend_from_slice(&0i32.to_be_bytes()); // flags
-    buf.0.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+    let mut c = CopyIn::start(tx, COPY_RECORDS)?;
     for (i, p) in plan.rows.iter().enumerate() {
         let Some(version) = p.version() else { continue };
         let row = batch
@@ -413,7 +464,7 @@ fn copy_records(
             .ok_or_else(|| StoreError::Other(format!("internal: no row {i}")))?;
         let rec = &row.record;
         let t = &row.timeliness;
-        buf.0.extend_from_slice(&COPY_FIELDS.to_be_bytes());
+        let buf = c.row(COPY_FIELDS)?;
         buf.int8(hashes[i]);
         buf.text(&rec.key.source)?;
         buf.text(rec.key.category.code())?;
@@ -435,19 +486,48 @@ fn copy_records(
         buf.bool(t.late);
         buf.text(&batch.id)?;
         buf.bytes(enc.body(j)?)?;
-        if buf.0.len() >= COPY_CHUNK {
-            w.write_all(&buf.0).map_err(copy_error)?;
-            buf.0.clear();
-        }
     }
-    buf.0.extend_from_slice(&(-1i16).to_be_bytes());
-    w.write_all(&buf.0).map_err(copy_error)?;
-    w.finish()?;
-    Ok(())
+    c.finish()
+}
+
+/// A binary `COPY … FROM STDIN`, encoded directly into large buffers (the generic row writer
+/// sends a message every 4 KiB). Plain inserts of many rows this way cost PostgreSQL well under
+/// an `INSERT … SELECT FROM unnest(…)` of the same rows, which parses every array first.
+struct CopyIn<'a> {
+    w: ::postgres::CopyInWriter<'a>,
+    buf: CopyBuf,
+}
+
+impl<'a> CopyIn<'a> {
+    fn start(tx: &'a mut Transaction<'_>, sql: &str) -> Result<Self> {
+        let w = tx.copy_in(sql)?;
+        let mut buf = CopyBuf(Vec::with_capacity(COPY_CHUNK + 8192));
+        buf.0.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.0.extend_from_slice(&0i32.to_be_bytes()); // flags
+        buf.0.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+        Ok(CopyIn { w, buf })
+    }
+
+    /// Starts a row of `fields` fields, which the caller then writes in order.
+    fn row(&mut self, fields: i16) -> Result<&mut CopyBuf> {
+        if self.buf.0.len() >= COPY_CHUNK {
+            self.w.write_all(&self.buf.0).map_err(copy_error)?;
+            self.buf.0.clear();
+        }
+        self.buf.0.extend_from_slice(&fields.to_be_bytes());
+        Ok(&mut self.buf)
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.buf.0.extend_from_slice(&(-1i16).to_be_bytes());
+        self.w.write_all(&self.buf.0).map_err(copy_error)?;
+        self.w.finish()?;
+        Ok(())
+    }
 }
 
 fn copy_error(e: std::io::Error) -> StoreError {
-    StoreError::Other(format!("COPY records: {e}"))
+    StoreError::Other(format!("COPY: {e}"))
 }
 
 /// A buffer of PostgreSQL binary `COPY` fields: each a big-endian length and the value.
@@ -463,6 +543,15 @@ impl CopyBuf {
     }
     fn text(&mut self, v: &str) -> Result<()> {
         self.bytes(v.as_bytes())
+    }
+    fn opt_text(&mut self, v: Option<&str>) -> Result<()> {
+        match v {
+            Some(v) => self.text(v),
+            None => {
+                self.0.extend_from_slice(&(-1i32).to_be_bytes());
+                Ok(())
+            }
+        }
     }
     fn int8(&mut self, v: i64) {
         self.0.extend_from_slice(&8i32.to_be_bytes());
@@ -484,6 +573,14 @@ impl CopyBuf {
         self.int4(days);
         Ok(())
     }
+    /// Microseconds since 2000-01-01 00:00 UTC.
+    fn timestamptz(&mut self, t: DateTime<Utc>) -> Result<()> {
+        let micros = (t.naive_utc() - PG_EPOCH.and_time(chrono::NaiveTime::MIN))
+            .num_microseconds()
+            .ok_or_else(|| StoreError::Other(format!("time {t} out of PostgreSQL's range")))?;
+        self.int8(micros);
+        Ok(())
+    }
 }
 
 const PG_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
@@ -491,33 +588,83 @@ const PG_EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
     None => NaiveDate::MIN,
 };
 
-/// Inserts new subjects, person links and codes and updates changed ones. Which subjects and links
-/// are already stored is asked first (one indexed lookup each): new ones, nearly all of a large
-/// import, are then inserted plainly, which costs PostgreSQL about half of an `ON CONFLICT` upsert
-/// with its anti-join; only the stored ones go through the upsert, which skips rows stored as they
-/// are here (an upsert that changes nothing would still lock and log the row). Plain inserts are
-/// safe because batch writers are serialised by the write lock and nothing else writes these
-/// tables.
+/// Inserts new subjects, person links and codes and updates changed ones. New ones, nearly all of a
+/// large import, are inserted plainly, which costs PostgreSQL about half of an `ON CONFLICT` upsert
+/// with its anti-join; only stored ones go through the upsert, which skips rows stored as they are
+/// here (an upsert that changes nothing would still lock and log the row). Which are stored the
+/// writer's memo tells, and where it cannot, one indexed lookup asks. Writes the memo holds as made
+/// are left out. Plain inserts are safe because batch writers are serialised by the write lock and
+/// nothing else writes these tables.
 fn write_subjects(
     tx: &mut Transaction<'_>,
     subjects: &SubjectWrites<'_>,
     received_at: DateTime<Utc>,
+    memo: &mut WriteMemo,
 ) -> Result<()> {
     if !subjects.subjects.is_empty() {
-        let all: Vec<&str> = subjects.subjects.iter().map(|s| s.key).collect();
-        let stored: HashSet<String> = tx
-            .query("SELECT key FROM subjects WHERE key = ANY($1)", &[&all])?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
-        let (old, new): (Vec<&SubjectUpsert<'_>>, Vec<&SubjectUpsert<'_>>) = subjects
+        let mut known: Vec<Known> = subjects
             .subjects
             .iter()
-            .partition(|s| stored.contains(s.key));
-        for (rows, sql) in [(new, INSERT_SUBJECTS), (old, UPSERT_SUBJECTS)] {
-            if rows.is_empty() {
-                continue;
+            .map(|s| {
+                memo.subject(
+                    s.key,
+                    &[
+                        s.name.as_bytes(),
+                        s.kind.as_bytes(),
+                        s.codes_json.as_bytes(),
+                    ],
+                )
+            })
+            .collect();
+        let ask: Vec<&str> = subjects
+            .subjects
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| **k == Known::Unknown)
+            .map(|(s, _)| s.key)
+            .collect();
+        if !ask.is_empty() {
+            let stored: HashSet<String> = tx
+                .query("SELECT key FROM subjects WHERE key = ANY($1)", &[&ask])?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            for (s, k) in subjects.subjects.iter().zip(&mut known) {
+                if *k == Known::Unknown {
+                    *k = if stored.contains(s.key) {
+                        Known::Stored
+                    } else {
+                        Known::New
+                    };
+                }
             }
+        }
+        let of = |kind: Known| {
+            subjects
+                .subjects
+                .iter()
+                .zip(&known)
+                .filter(move |(_, k)| **k == kind)
+                .map(|(s, _)| s)
+        };
+        if of(Known::New).next().is_some() {
+            let mut c = CopyIn::start(tx, COPY_SUBJECTS)?;
+            for s in of(Known::New) {
+                let b = c.row(9)?;
+                b.text(s.key)?;
+                b.text(s.name)?;
+                b.text(s.kind)?;
+                b.opt_text(s.codes.uscc.as_ref().map(|c| c.as_str()))?;
+                b.opt_text(s.codes.reg_no.as_ref().map(|c| c.as_str()))?;
+                b.opt_text(s.codes.org_code.as_ref().map(|c| c.as_str()))?;
+                b.opt_text(s.codes.person.as_ref().map(|c| c.masked()))?;
+                b.text(&s.codes_json)?;
+                b.timestamptz(received_at)?;
+            }
+            c.finish()?;
+        }
+        let rows: Vec<&SubjectUpsert<'_>> = of(Known::Stored).collect();
+        if !rows.is_empty() {
             let keys: Vec<&str> = rows.iter().map(|s| s.key).collect();
             let names: Vec<&str> = rows.iter().map(|s| s.name).collect();
             let kinds: Vec<&str> = rows.iter().map(|s| s.kind).collect();
@@ -539,7 +686,7 @@ fn write_subjects(
                 .collect();
             let codes: Vec<&str> = rows.iter().map(|s| s.codes_json.as_str()).collect();
             tx.execute(
-                sql,
+                UPSERT_SUBJECTS,
                 &[
                     &keys,
                     &names,
@@ -554,9 +701,13 @@ fn write_subjects(
             )?;
         }
     }
-    if !subjects.codes.is_empty() {
-        let codes: Vec<&str> = subjects.codes.iter().map(|(c, _)| *c).collect();
-        let keys: Vec<&str> = subjects.codes.iter().map(|(_, k)| *k).collect();
+    let (codes, keys): (Vec<&str>, Vec<&str>) = subjects
+        .codes
+        .iter()
+        .filter(|(c, _)| !memo.seen(&[b"c", c.as_bytes()]))
+        .map(|(c, k)| (*c, *k))
+        .unzip();
+    if !codes.is_empty() {
         tx.execute(
             "INSERT INTO subject_codes (code, subject_key)
          SELECT c, k FROM unnest($1::text[], $2::text[]) AS t (c, k)
@@ -565,22 +716,44 @@ fn write_subjects(
         )?;
     }
     if !subjects.persons.is_empty() {
-        let mut owners: Vec<&str> = subjects.persons.iter().map(|p| p.subject_key).collect();
-        owners.sort_unstable();
-        owners.dedup();
-        let stored: HashSet<(String, String, String)> = tx
-            .query(
-                "SELECT subject_key, role, name FROM subject_persons WHERE subject_key = ANY($1)",
-                &[&owners],
-            )?
+        let mut known: Vec<Known> = subjects
+            .persons
             .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<std::result::Result<_, ::postgres::Error>>()?;
-        let mut probe = (String::new(), String::new(), String::new());
-        let (old, new): (Vec<&PersonUpsert<'_>>, Vec<&PersonUpsert<'_>>) =
-            subjects.persons.iter().partition(|p| {
-                if stored.is_empty() {
-                    return false;
+            .map(|p| {
+                memo.person(
+                    &[
+                        p.subject_key.as_bytes(),
+                        p.role.as_bytes(),
+                        p.name.as_bytes(),
+                    ],
+                    p.resident_id.is_some(),
+                    p.other_id.is_some(),
+                )
+            })
+            .collect();
+        let mut owners: Vec<&str> = subjects
+            .persons
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| **k == Known::Unknown)
+            .map(|(p, _)| p.subject_key)
+            .collect();
+        if !owners.is_empty() {
+            owners.sort_unstable();
+            owners.dedup();
+            let stored: HashSet<(String, String, String)> = tx
+                .query(
+                    "SELECT subject_key, role, name FROM subject_persons
+                     WHERE subject_key = ANY($1)",
+                    &[&owners],
+                )?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<std::result::Result<_, ::postgres::Error>>()?;
+            let mut probe = (String::new(), String::new(), String::new());
+            for (p, k) in subjects.persons.iter().zip(&mut known) {
+                if *k != Known::Unknown {
+                    continue;
                 }
                 probe.0.clear();
                 probe.0.push_str(p.subject_key);
@@ -588,12 +761,36 @@ fn write_subjects(
                 probe.1.push_str(p.role);
                 probe.2.clear();
                 probe.2.push_str(p.name);
-                stored.contains(&probe)
-            });
-        for (rows, sql) in [(new, INSERT_PERSONS), (old, UPSERT_PERSONS)] {
-            if rows.is_empty() {
-                continue;
+                *k = if stored.contains(&probe) {
+                    Known::Stored
+                } else {
+                    Known::New
+                };
             }
+        }
+        let of = |kind: Known| {
+            subjects
+                .persons
+                .iter()
+                .zip(&known)
+                .filter(move |(_, k)| **k == kind)
+                .map(|(p, _)| p)
+        };
+        if of(Known::New).next().is_some() {
+            let mut c = CopyIn::start(tx, COPY_PERSONS)?;
+            for p in of(Known::New) {
+                let b = c.row(6)?;
+                b.text(p.subject_key)?;
+                b.text(p.role)?;
+                b.text(p.name)?;
+                b.opt_text(p.person_key.as_deref())?;
+                b.opt_text(p.resident_id)?;
+                b.opt_text(p.other_id.as_deref())?;
+            }
+            c.finish()?;
+        }
+        let rows: Vec<&PersonUpsert<'_>> = of(Known::Stored).collect();
+        if !rows.is_empty() {
             let keys: Vec<&str> = rows.iter().map(|p| p.subject_key).collect();
             let roles: Vec<&str> = rows.iter().map(|p| p.role).collect();
             let names: Vec<&str> = rows.iter().map(|p| p.name).collect();
@@ -602,7 +799,7 @@ fn write_subjects(
             let resident_ids: Vec<Option<&str>> = rows.iter().map(|p| p.resident_id).collect();
             let other_ids: Vec<Option<&str>> = rows.iter().map(|p| p.other_id.as_deref()).collect();
             tx.execute(
-                sql,
+                UPSERT_PERSONS,
                 &[
                     &keys,
                     &roles,
@@ -618,15 +815,40 @@ fn write_subjects(
 }
 
 /// The sealed resident numbers of the written rows; the first sealed copy of a number is kept.
-fn write_identities(tx: &mut Transaction<'_>, batch: &Batch, plan: &Plan) -> Result<()> {
-    let ids = written_identities(&batch.accepted, plan);
-    if ids.is_empty() {
+fn write_identities(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    plan: &Plan,
+    memo: &mut WriteMemo,
+) -> Result<()> {
+    let mut new = Vec::new();
+    let mut unknown = Vec::new();
+    for id in written_identities(&batch.accepted, plan) {
+        match memo.identity(&id.key.0) {
+            Known::Same | Known::Stored => {}
+            Known::New => new.push(id),
+            Known::Unknown => unknown.push(id),
+        }
+    }
+    if !new.is_empty() {
+        let mut c = CopyIn::start(tx, COPY_IDENTITIES)?;
+        for id in new {
+            let b = c.row(5)?;
+            b.text(&id.key.0)?;
+            b.text(&id.cipher)?;
+            b.bytes(&id.sealed)?;
+            b.text(&id.masked)?;
+            b.timestamptz(batch.received_at)?;
+        }
+        c.finish()?;
+    }
+    if unknown.is_empty() {
         return Ok(());
     }
-    let keys: Vec<&str> = ids.iter().map(|i| i.key.as_str()).collect();
-    let ciphers: Vec<&str> = ids.iter().map(|i| i.cipher.as_str()).collect();
-    let sealed: Vec<&[u8]> = ids.iter().map(|i| i.sealed.as_slice()).collect();
-    let masked: Vec<&str> = ids.iter().map(|i| i.masked.as_str()).collect();
+    let keys: Vec<&str> = unknown.iter().map(|i| i.key.as_str()).collect();
+    let ciphers: Vec<&str> = unknown.iter().map(|i| i.cipher.as_str()).collect();
+    let sealed: Vec<&[u8]> = unknown.iter().map(|i| i.sealed.as_slice()).collect();
+    let masked: Vec<&str> = unknown.iter().map(|i| i.masked.as_str()).collect();
     tx.execute(
         "INSERT INTO pii_identities (subject_key, cipher, sealed, masked, created_at)
          SELECT k, c, s, m, $5 FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[])
@@ -637,12 +859,13 @@ fn write_identities(tx: &mut Transaction<'_>, batch: &Batch, plan: &Plan) -> Res
     Ok(())
 }
 
-/// Subjects not stored yet (see [`write_subjects`]).
-const INSERT_SUBJECTS: &str =
-    "INSERT INTO subjects (key, name, kind, uscc, reg_no, org_code, resident_id, codes, updated_at)
-     SELECT k, n, kd, u, r, o, p, c, $9
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-         $6::text[], $7::text[], $8::text[]) AS t (k, n, kd, u, r, o, p, c)";
+/// New subjects, person links and sealed numbers (see [`write_subjects`]).
+const COPY_SUBJECTS: &str = "COPY subjects (key, name, kind, uscc, reg_no, org_code, resident_id,
+    codes, updated_at) FROM STDIN (FORMAT binary)";
+const COPY_PERSONS: &str = "COPY subject_persons (subject_key, role, name, person_key, resident_id,
+    other_id) FROM STDIN (FORMAT binary)";
+const COPY_IDENTITIES: &str = "COPY pii_identities (subject_key, cipher, sealed, masked,
+    created_at) FROM STDIN (FORMAT binary)";
 
 /// Subjects already stored: updated when this batch changes them.
 const UPSERT_SUBJECTS: &str =
@@ -668,13 +891,6 @@ const UPSERT_SUBJECTS: &str =
              OR (subjects.codes <> excluded.codes
                  AND NOT (subjects.codes::jsonb @> excluded.codes::jsonb))";
 
-/// Person links not stored yet.
-const INSERT_PERSONS: &str =
-    "INSERT INTO subject_persons (subject_key, role, name, person_key, resident_id, other_id)
-     SELECT k, r, n, pk, p, o
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-         $6::text[]) AS t (k, r, n, pk, p, o)";
-
 /// Person links already stored: completed when this batch knows more.
 const UPSERT_PERSONS: &str =
     "INSERT INTO subject_persons (subject_key, role, name, person_key, resident_id,
@@ -696,7 +912,11 @@ const UPSERT_PERSONS: &str =
 
 /// Writes one batch inside `tx`, which holds the write lock (see [`Store::write_batch`]); the
 /// caller commits.
-fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCounts> {
+fn write_batch_in(
+    tx: &mut Transaction<'_>,
+    batch: &Batch,
+    memo: &mut WriteMemo,
+) -> Result<IntakeCounts> {
     let rows = &batch.accepted;
     let hashes = key_hashes(rows);
     let mut unique = hashes.clone();
@@ -742,8 +962,8 @@ fn write_batch_in(tx: &mut Transaction<'_>, batch: &Batch) -> Result<IntakeCount
         let mut subjects = subject_writes(&batch.accepted, &subject_keys, &plan)
             .map_err(|e| StoreError::Other(format!("cannot serialise subject: {e}")))?;
         subjects.sort_by_key();
-        write_subjects(tx, &subjects, batch.received_at)?;
-        write_identities(tx, batch, &plan)?;
+        write_subjects(tx, &subjects, batch.received_at, memo)?;
+        write_identities(tx, batch, &plan, memo)?;
         if !reject_rows.is_empty() {
             tx.execute(
                 "INSERT INTO rejects (source_digest, row_no, batch_id, errors, raw)
@@ -835,12 +1055,7 @@ impl Store for PgStore {
     }
 
     fn write_batch(&self, batch: &Batch) -> Result<BatchOutcome> {
-        let mut client = self.writer()?;
-        let mut tx = client.transaction()?;
-        // Serialises batch writers of all processes: the probe must see every version.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-        let counts = write_batch_in(&mut tx, batch)?;
-        tx.commit()?;
+        let counts = self.write_records(|tx, memo| write_batch_in(tx, batch, memo))?;
         Ok(BatchOutcome { counts })
     }
 
@@ -853,16 +1068,11 @@ impl Store for PgStore {
         // Several batches per transaction, as for SQLite, so both backends acknowledge alike; here it
         // measured neither faster nor slower (BENCHMARKS.md).
         while let Some(first) = next(true) {
-            let written = {
-                let mut client = self.writer()?;
-                let mut tx = client.transaction()?;
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-                let written = crate::fill_group(first, group_rows, next, &mut |b| {
-                    write_batch_in(&mut tx, b)
-                })?;
-                tx.commit()?;
-                written
-            };
+            let written = self.write_records(|tx, memo| {
+                crate::fill_group(first, group_rows, next, &mut |b| {
+                    write_batch_in(tx, b, memo)
+                })
+            })?;
             for (id, outcome) in written {
                 done(id, outcome);
             }

@@ -20,6 +20,7 @@ use creditloop_domain::intake::{IntakeCounts, RejectedRow};
 use creditloop_domain::record::{Category, RecordKey, Timeliness};
 use creditloop_domain::subject::{PersonLink, PersonRole, SubjectCodes, SubjectKey, SubjectKind};
 
+use crate::memo::{Known, WriteMemo};
 use crate::plan::{
     self, DEFERRABLE_INDEXES, ExistingVersion, IdBuildHasher, KEY_PREFIXES, Pipeline, StopOnDrop,
     key_hashes, outcome_counts, subject_writes, written_identities,
@@ -120,99 +121,12 @@ const WAL_LIMIT_BYTES: i64 = 256 << 20;
 /// 250 ms the checkpoints grew large enough to stall commits behind their writes (p99 6 → 21 ms).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(25);
 
-/// Most entries [`WriteMemo`] holds (17 to 33 bytes each in its hash tables, which grow by
-/// doubling) before it starts over. The 3.8 M-row penalty file of 1.05 M subjects fills about 3 M and
-/// the import's resident memory was measured at 934–972 MiB; at 6 M entries (the bound until
-/// 2026-12-07) the tables alone could take some 270 MiB, so a file of more subjects could pass 1 GiB.
-const MEMO_MAX_ENTRIES: usize = 4_000_000;
-
-/// What this store's writer connection has already written about subjects, so that a record of a
-/// subject seen before (three in four rows of a whole province's penalty file) costs no subject,
-/// person, code or identity statement whose effect is already in the database. Each of those writes
-/// is idempotent once made — writing the same subject content again, the same person link again, or
-/// a code or identity already held changes nothing — so skipping a write the memo holds leaves the
-/// database exactly as executing it would, provided nothing else wrote in between: `PRAGMA
-/// data_version` tells when another connection committed, and the memo then starts over, as it does
-/// after any failed transaction.
-/// The memo's keys are XXH3 hashes already: its tables take their low 64 bits as the hash
-/// instead of hashing them again with SipHash.
-type Prehashed = std::hash::BuildHasherDefault<LowBits>;
-
-#[derive(Default)]
-struct LowBits(u64);
-
-impl std::hash::Hasher for LowBits {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-    /// Only `u128` keys are hashed here; any other bytes are still mixed in, never ignored.
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-}
-
-#[derive(Default)]
-struct WriteMemo {
-    data_version: Option<i64>,
-    /// Subject key → digest of the content last written for it (the upsert replaces the name, so
-    /// only the latest content makes a repeat a no-op).
-    subjects: HashMap<u128, u128, Prehashed>,
-    /// Person links, codes and identities written (each write only fills in or inserts once).
-    written: std::collections::HashSet<u128, Prehashed>,
-    /// The bytes of the memo key being hashed.
-    buf: Vec<u8>,
-}
-
-impl WriteMemo {
-    /// A 128-bit hash of `parts`: XXH3, in place of two SipHash passes that took 3 % of a
-    /// million-row import's CPU.
-    fn hash(&mut self, parts: &[&[u8]]) -> u128 {
-        self.buf.clear();
-        for p in parts {
-            // Length-prefixed, so that no two lists of parts give the same bytes.
-            self.buf.extend_from_slice(&(p.len() as u64).to_le_bytes());
-            self.buf.extend_from_slice(p);
-        }
-        xxhash_rust::xxh3::xxh3_128(&self.buf)
-    }
-
-    /// Inside a write transaction: forgets everything when another connection committed since.
-    fn sync(&mut self, tx: &Connection) -> Result<()> {
-        let v: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        if self.data_version != Some(v) || self.len() > MEMO_MAX_ENTRIES {
-            self.clear();
-            self.data_version = Some(v);
-        }
-        Ok(())
-    }
-
-    fn clear(&mut self) {
-        self.data_version = None;
-        self.subjects = HashMap::default();
-        self.written = std::collections::HashSet::default();
-    }
-
-    fn len(&self) -> usize {
-        self.subjects.len() + self.written.len()
-    }
-
-    /// Whether subject `key` was last written with `content`; records it as written either way.
-    fn subject_seen(&mut self, key: &str, content: &[&[u8]]) -> bool {
-        let c = self.hash(content);
-        let k = self.hash(&[b"s", key.as_bytes()]);
-        self.subjects.insert(k, c) == Some(c)
-    }
-
-    /// Whether this write (person link, code, identity) was made before; records it either way.
-    fn seen(&mut self, parts: &[&[u8]]) -> bool {
-        let h = self.hash(parts);
-        !self.written.insert(h)
-    }
+/// Brings the writer's memo up to date inside a write transaction: `PRAGMA data_version` changes
+/// when another connection commits (not with this connection's own commits).
+fn sync_memo(tx: &Connection, memo: &mut WriteMemo) -> Result<()> {
+    let v: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    memo.sync(v, v);
+    Ok(())
 }
 
 /// SQLite implementation of [`Store`].
@@ -413,7 +327,7 @@ impl SqliteStore {
             g
         });
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = memo.sync(&tx).and_then(|()| {
+        let out = sync_memo(&tx, &mut memo).and_then(|()| {
             let out = work(&tx, &mut memo)?;
             tx.commit()?;
             Ok(out)
@@ -918,14 +832,12 @@ fn write_planned(
                      AND json_patch(subjects.codes, excluded.codes) <> subjects.codes)",
         )?;
         for s in &subjects.subjects {
-            if memo.subject_seen(
-                s.key,
-                &[
-                    s.name.as_bytes(),
-                    s.kind.as_bytes(),
-                    s.codes_json.as_bytes(),
-                ],
-            ) {
+            let content = [
+                s.name.as_bytes(),
+                s.kind.as_bytes(),
+                s.codes_json.as_bytes(),
+            ];
+            if memo.subject(s.key, &content) == Known::Same {
                 continue;
             }
             st.execute(params![
@@ -960,20 +872,13 @@ fn write_planned(
              WHERE (subject_persons.resident_id IS NULL AND excluded.resident_id IS NOT NULL)
                  OR (subject_persons.other_id IS NULL AND excluded.other_id IS NOT NULL)",
         )?;
-        fn opt(v: Option<&str>) -> &[u8] {
-            // 0xff is in no UTF-8 text, so None differs from every string.
-            v.map_or(&[0xffu8][..], str::as_bytes)
-        }
         for p in &subjects.persons {
-            if memo.seen(&[
-                b"p",
+            let key = [
                 p.subject_key.as_bytes(),
                 p.role.as_bytes(),
                 p.name.as_bytes(),
-                opt(p.person_key.as_deref()),
-                opt(p.resident_id),
-                opt(p.other_id.as_deref()),
-            ]) {
+            ];
+            if memo.person(&key, p.resident_id.is_some(), p.other_id.is_some()) == Known::Same {
                 continue;
             }
             st.execute(params![
@@ -995,7 +900,7 @@ fn write_planned(
              ON CONFLICT (subject_key) DO NOTHING",
         )?;
         for id in written_identities(&batch.accepted, &plan) {
-            if memo.seen(&[b"i", id.key.0.as_bytes()]) {
+            if memo.identity(&id.key.0) == Known::Same {
                 continue;
             }
             st.execute(params![

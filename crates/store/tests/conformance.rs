@@ -1397,6 +1397,56 @@ fn subject_name_follows_the_last_write_of_any_writer(ctx: &Ctx) {
     );
 }
 
+/// A writer that knows which subjects and person links it wrote itself (and, on a store it found
+/// empty, that nothing else is stored) learns what another writer added in between: the subject and
+/// link the other one created are merged into, not inserted twice.
+fn a_writer_learns_what_another_wrote(ctx: &Ctx) {
+    let a = ctx.store();
+    let b = ctx.store();
+    let write = |s: &dyn Store, n: u32, subject: SubjectRef| {
+        s.write_batch(&batch(
+            &format!("bw{n}"),
+            &format!("dw{n}"),
+            at(1, 9),
+            vec![accepted(
+                1,
+                penalty(&format!("罚〔2024〕{n}号"), subject, date(2024, 3, n), 1.0),
+                false,
+            )],
+            vec![],
+        ))
+        .expect("write")
+    };
+    let mut shenzhen = company(SHENZHEN, "深圳甲公司");
+    write(&*a, 1, shenzhen.clone());
+    // The other writer adds a subject and a person link the first one never wrote.
+    let mut shanghai = company(SHANGHAI, "上海甲公司");
+    shanghai.persons = vec![PersonLink {
+        name: "李四".into(),
+        role: PersonRole::Shareholder,
+        person: None,
+        other_id: None,
+    }];
+    write(&*b, 2, shanghai.clone());
+    shenzhen.persons = shanghai.persons.clone();
+    write(&*b, 3, shenzhen.clone());
+    // The first writer now writes both, the link with a document learnt since.
+    shanghai.name = "上海乙公司".into();
+    shanghai.persons[0].other_id = Some(("护照".into(), "E7654321".into()));
+    shenzhen.persons = shanghai.persons.clone();
+    assert_eq!(write(&*a, 4, shanghai).counts.accepted, 1);
+    assert_eq!(write(&*a, 5, shenzhen).counts.accepted, 1);
+    for (code, name) in [(SHANGHAI, "上海乙公司"), (SHENZHEN, "深圳甲公司")] {
+        let p = b.subject(&key_of(code)).expect("read").expect("stored");
+        assert_eq!(p.subject.name, name);
+        assert_eq!(p.persons.len(), 1, "{code}: one link, completed");
+        assert_eq!(
+            p.persons[0].other_id,
+            Some(("护照".into(), "E7654321".into()))
+        );
+    }
+}
+
 fn reads_run_while_writing(ctx: &Ctx) {
     let s: std::sync::Arc<dyn Store> = ctx.store().into();
     s.write_batch(&first_batch()).expect("write");
@@ -2615,6 +2665,7 @@ conformance!(
     batches_newest_first,
     subject_codes_and_names_merge,
     subject_name_follows_the_last_write_of_any_writer,
+    a_writer_learns_what_another_wrote,
     reads_run_while_writing,
     empty_and_reject_only_batches,
     large_batches_with_corrections,
@@ -2672,6 +2723,114 @@ fn sqlite_bodies_are_compressed_and_old_text_bodies_still_read() {
     )
     .expect("to text");
     reads_as_before(&s, entry, "b-old-2");
+}
+
+/// PostgreSQL copies new subjects, person links and sealed numbers in binary: every value arrives
+/// as sent, the times included (counted in that format from 2000-01-01), and a second writer's
+/// write of the same subject goes through the upsert, not a second copy.
+#[test]
+fn postgres_copied_subject_rows_arrive_as_sent() {
+    let Some((ctx, db)) = pg_ctx() else { return };
+    let url = with_database(&db.admin_url, &db.name);
+    let s = ctx.store();
+    s.write_batch(&first_batch()).expect("write");
+    let mut c = ::postgres::Client::connect(&url, ::postgres::NoTls).expect("connect");
+    let row = c
+        .query_one(
+            "SELECT name, kind, uscc, reg_no, org_code, resident_id, updated_at FROM subjects
+             WHERE key = $1",
+            &[&key_of(HANGZHOU).0],
+        )
+        .expect("subject");
+    let name: String = row.get(0);
+    let kind: String = row.get(1);
+    let codes: [Option<String>; 4] = [row.get(2), row.get(3), row.get(4), row.get(5)];
+    let updated: DateTime<Utc> = row.get(6);
+    assert_eq!(name, hangzhou().name);
+    assert_eq!(kind, SubjectKind::Enterprise.code());
+    assert_eq!(
+        codes,
+        [
+            Some(HANGZHOU.to_string()),
+            Some(REG_NO.to_string()),
+            Some("716105852".to_string()),
+            None
+        ]
+    );
+    assert_eq!(updated, at(1, 9));
+    type Link = (String, Option<String>, Option<String>, Option<String>);
+    let links: Vec<Link> = c
+        .query(
+            "SELECT name, person_key, resident_id, other_id FROM subject_persons
+             WHERE subject_key = $1 ORDER BY name",
+            &[&key_of(HANGZHOU).0],
+        )
+        .expect("links")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let masked = person_of(PERSON_ID).masked().to_string();
+    assert_eq!(
+        links,
+        [
+            (
+                "John Smith".to_string(),
+                None,
+                None,
+                Some(r#"["护照","E12345678"]"#.to_string())
+            ),
+            (
+                "张三".to_string(),
+                Some(person_key().0),
+                Some(masked.clone()),
+                None
+            ),
+        ]
+    );
+    let (cipher, sealed_masked, created): (String, String, DateTime<Utc>) = {
+        let r = c
+            .query_one(
+                "SELECT cipher, masked, created_at FROM pii_identities WHERE subject_key = $1",
+                &[&person_key().0],
+            )
+            .expect("identity");
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(cipher, "aes-256-gcm");
+    assert_eq!(sealed_masked, masked);
+    assert_eq!(created, at(1, 9));
+    assert_eq!(
+        s.sealed_identity(&person_key())
+            .expect("read")
+            .map(|i| i.masked),
+        Some(masked)
+    );
+
+    // Another store, which knows nothing of these rows, writes the same subject renamed.
+    let other = ctx.store();
+    let mut renamed = hangzhou();
+    renamed.name = "杭州西湖食品集团有限公司".into();
+    other
+        .write_batch(&batch(
+            "b2",
+            "d2",
+            at(2, 9),
+            vec![accepted(
+                1,
+                penalty("杭市监罚〔2024〕9号", renamed, date(2024, 5, 1), 1.0),
+                true,
+            )],
+            vec![],
+        ))
+        .expect("write");
+    let updated: DateTime<Utc> = c
+        .query_one(
+            "SELECT updated_at FROM subjects WHERE key = $1",
+            &[&key_of(HANGZHOU).0],
+        )
+        .expect("subject")
+        .get(0);
+    assert_eq!(updated, at(2, 9));
 }
 
 /// PostgreSQL stores record bodies as zstd frames too (`bytea`, migration 0008); a body that
