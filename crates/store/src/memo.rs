@@ -9,19 +9,27 @@
 //! `PRAGMA data_version`, PostgreSQL's `write_epoch` row), and the memo then starts over, as it
 //! does after any failed transaction.
 //!
-//! A memo that started on empty subject tables ([`WriteMemo::set_complete`]) knows every subject,
+//! A memo that started on empty tables ([`WriteMemo::set_complete`]) knows every record key, subject,
 //! person link and sealed number stored, so a key it does not hold is new: PostgreSQL then copies it
-//! in plainly without first asking which of the batch's keys are stored.
+//! in plainly without first asking which of the batch's keys are stored, and asks for the stored
+//! versions of only the record keys it wrote before.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::plan::IdBuildHasher;
 
 /// Most entries a memo holds (17 to 33 bytes each in its hash tables, which grow by doubling)
 /// before it starts over. The 3.8 M-row penalty file of 1.05 M subjects fills about 3 M and the
 /// SQLite import's resident memory was measured at 934–972 MiB; at 6 M entries (the bound until
 /// 2026-12-07) the tables alone could take some 270 MiB, so a file of more subjects could pass 1 GiB.
 pub(crate) const MEMO_MAX_ENTRIES: usize = 4_000_000;
+
+/// Most record key hashes a complete memo holds (8 bytes each, in a table that grows by doubling:
+/// at most about 150 MiB) before it starts over and the version probe asks the database again.
+/// The 3.8 M-row penalty file holds 3.8 M.
+pub(crate) const MEMO_MAX_RECORDS: usize = 8_000_000;
 
 /// The memo's keys are XXH3 hashes already: its tables take their low 64 bits as the hash instead
 /// of hashing them again with SipHash.
@@ -73,6 +81,9 @@ pub(crate) struct WriteMemo {
     persons: HashMap<u128, u8, Prehashed>,
     /// Codes and identities written (each write only inserts once).
     written: HashSet<u128, Prehashed>,
+    /// Key hashes of the records written, kept only while the memo is complete: a key hash not
+    /// among them has no stored version.
+    records: HashSet<i64, IdBuildHasher>,
     /// The bytes of the memo key being hashed.
     buf: Vec<u8>,
 }
@@ -95,20 +106,23 @@ impl WriteMemo {
     /// writer committed since the memo was last valid, or when it is full. Returns whether the memo
     /// is now empty, so that the caller may find the tables empty and call [`Self::set_complete`].
     pub fn sync(&mut self, observed: i64, after: i64) -> bool {
-        let fresh = if self.version != Some(observed) || self.len() > MEMO_MAX_ENTRIES {
+        let fresh = if self.version != Some(observed)
+            || self.len() > MEMO_MAX_ENTRIES
+            || self.records.len() > MEMO_MAX_RECORDS
+        {
             self.clear();
             true
         } else {
-            self.len() == 0
+            self.is_empty()
         };
         self.version = Some(after);
         fresh
     }
 
-    /// Marks an empty memo as knowing every stored subject, person link and sealed number (the
-    /// caller found those tables empty inside the transaction that will write them).
+    /// Marks an empty memo as knowing every stored record, subject, person link and sealed number
+    /// (the caller found those tables empty inside the transaction that will write them).
     pub fn set_complete(&mut self) {
-        if self.len() == 0 {
+        if self.is_empty() {
             self.complete = true;
         }
     }
@@ -119,10 +133,15 @@ impl WriteMemo {
         self.subjects = HashMap::default();
         self.persons = HashMap::default();
         self.written = HashSet::default();
+        self.records = HashSet::default();
     }
 
     fn len(&self) -> usize {
         self.subjects.len() + self.persons.len() + self.written.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0 && self.records.is_empty()
     }
 
     fn unknown(&self) -> Known {
@@ -130,6 +149,27 @@ impl WriteMemo {
             Known::New
         } else {
             Known::Unknown
+        }
+    }
+
+    /// Of a batch's record key hashes, those whose stored versions the database must be asked for:
+    /// all of them, unless the memo is complete, then only those it wrote before.
+    pub fn records_to_probe(&self, hashes: &[i64]) -> Vec<i64> {
+        if self.complete {
+            hashes
+                .iter()
+                .copied()
+                .filter(|h| self.records.contains(h))
+                .collect()
+        } else {
+            hashes.to_vec()
+        }
+    }
+
+    /// Notes the key hashes of records written (kept only while the memo is complete).
+    pub fn records_written(&mut self, hashes: impl IntoIterator<Item = i64>) {
+        if self.complete {
+            self.records.extend(hashes);
         }
     }
 
@@ -229,6 +269,16 @@ mod tests {
         // Someone else wrote (counter 3, not 2): no longer complete.
         assert!(m.sync(3, 4));
         assert_eq!(m.subject("U:3", &[b"a"]), Known::Unknown);
+        // Records: a complete memo asks only for what it wrote; another does not know.
+        let mut m = WriteMemo::default();
+        m.sync(0, 0);
+        m.set_complete();
+        m.records_written([5, 9]);
+        assert_eq!(m.records_to_probe(&[1, 5, 7, 9]), [5, 9]);
+        assert!(m.sync(3, 3));
+        m.records_written([1]);
+        assert_eq!(m.records_to_probe(&[1, 5]), [1, 5]);
+        m.subject("U:3", &[b"a"]);
         // A memo that holds anything cannot become complete.
         m.set_complete();
         assert_eq!(m.subject("U:4", &[b"a"]), Known::Unknown);

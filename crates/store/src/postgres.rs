@@ -187,7 +187,8 @@ impl PgStore {
             if memo.sync(after - 1, after) {
                 let empty: bool = tx
                     .query_one(
-                        "SELECT NOT EXISTS (SELECT 1 FROM subjects)
+                        "SELECT NOT EXISTS (SELECT 1 FROM records)
+                             AND NOT EXISTS (SELECT 1 FROM subjects)
                              AND NOT EXISTS (SELECT 1 FROM subject_persons)
                              AND NOT EXISTS (SELECT 1 FROM pii_identities)",
                         &[],
@@ -943,9 +944,16 @@ fn write_batch_in(
         if pipeline.wants_helper() {
             scope.spawn(|| pipeline.help());
         }
-        let existing = probe(tx, &unique)?;
+        let existing = probe(tx, &memo.records_to_probe(&unique))?;
 
         let plan = plan::plan_pipelined(rows, &hashes, &existing, &pipeline)?;
+        memo.records_written(
+            plan.rows
+                .iter()
+                .zip(&hashes)
+                .filter(|(p, _)| p.version().is_some())
+                .map(|(_, h)| *h),
+        );
         let counts = outcome_counts(&plan, batch.rejected.len());
 
         if counts.accepted > 0 {
