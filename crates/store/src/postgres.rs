@@ -722,11 +722,9 @@ fn write_subjects(
             .iter()
             .map(|p| {
                 memo.person(
-                    &[
-                        p.subject_key.as_bytes(),
-                        p.role.as_bytes(),
-                        p.name.as_bytes(),
-                    ],
+                    p.subject_key,
+                    p.role,
+                    p.name,
                     p.resident_id.is_some(),
                     p.other_id.is_some(),
                 )

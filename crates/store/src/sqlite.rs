@@ -873,12 +873,14 @@ fn write_planned(
                  OR (subject_persons.other_id IS NULL AND excluded.other_id IS NOT NULL)",
         )?;
         for p in &subjects.persons {
-            let key = [
-                p.subject_key.as_bytes(),
-                p.role.as_bytes(),
-                p.name.as_bytes(),
-            ];
-            if memo.person(&key, p.resident_id.is_some(), p.other_id.is_some()) == Known::Same {
+            let known = memo.person(
+                p.subject_key,
+                p.role,
+                p.name,
+                p.resident_id.is_some(),
+                p.other_id.is_some(),
+            );
+            if known == Known::Same {
                 continue;
             }
             st.execute(params![
