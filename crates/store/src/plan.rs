@@ -30,8 +30,9 @@ pub(crate) use prep::{
 /// Indexes of `records` that no write reads. A bulk load into an empty table drops them and builds
 /// each once at its end: one sort instead of an insert per row into a B-tree that outgrows the page
 /// cache (a third of the time of a million-row SQLite import). The definitions are the migrations'
-/// (0001, 0004), the same in both backends. The version probe's `records_key_hash` stays: probing a
-/// load's own rows from memory instead was measured no faster.
+/// (0001, 0004), the same in both backends. SQLite keeps the version probe's `records_key_hash`
+/// (probing a load's own rows from memory instead was measured no faster there); PostgreSQL defers
+/// it too (`postgres::KEY_HASH_INDEX`).
 pub(crate) const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     (
         "records_subject_key",

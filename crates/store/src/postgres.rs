@@ -260,13 +260,29 @@ fn try_lock(client: &mut Client, key: i64) -> Result<bool> {
         .try_get(0)?)
 }
 
+/// Deferred by a PostgreSQL bulk load beside [`DEFERRABLE_INDEXES`]: the version probe's index.
+/// A load into an empty database knows every key it wrote (its memo is complete) and asks for the
+/// stored versions of only those it wrote before, none in a file without corrections, so the
+/// index is not needed until then: a probe that has keys to look up builds it first. Inserting
+/// into it row by row took a fifth of a 3.8 M-row load (79 s against 62 s without it, its build at
+/// the end included). Readers of a record's history meanwhile scan the table.
+const KEY_HASH_INDEX: (&str, &str) = (
+    "records_key_hash",
+    "CREATE INDEX IF NOT EXISTS records_key_hash ON records (key_hash)",
+);
+
+/// The indexes a bulk load into an empty table drops and builds at its end.
+fn deferrable() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    DEFERRABLE_INDEXES.iter().chain([&KEY_HASH_INDEX])
+}
+
 /// Builds the deferrable indexes that are missing: after a bulk load, or at connect after a bulk
 /// load that was killed before its end.
 fn ensure_indexes(client: &mut Client) -> Result<()> {
     let mut tx = client.transaction()?;
     // Serialised with batch writers and other bulk loads (their begin drops what this builds).
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-    for (name, sql) in DEFERRABLE_INDEXES {
+    for (name, sql) in deferrable() {
         let missing: bool = tx
             .query_one("SELECT to_regclass($1) IS NULL", &[name])?
             .try_get(0)?;
@@ -409,6 +425,15 @@ fn probe(
     let mut existing: HashMap<i64, Vec<ExistingVersion>, IdBuildHasher> = HashMap::default();
     if unique_hashes.is_empty() {
         return Ok(existing);
+    }
+    // A bulk load defers the key-hash index too (see [`KEY_HASH_INDEX`]); whoever must look keys
+    // up while it is missing builds it first (the caller holds the write lock).
+    let (name, sql) = KEY_HASH_INDEX;
+    let missing: bool = tx
+        .query_one("SELECT to_regclass($1) IS NULL", &[&name])?
+        .try_get(0)?;
+    if missing {
+        tx.batch_execute(sql)?;
     }
     for r in tx.query(
         "SELECT id, key_hash, source, category, doc_no, version, digest FROM records
@@ -1101,7 +1126,7 @@ impl Store for PgStore {
             .query_one("SELECT NOT EXISTS (SELECT 1 FROM records)", &[])?
             .try_get(0)?;
         if empty {
-            for (name, _) in DEFERRABLE_INDEXES {
+            for (name, _) in deferrable() {
                 tx.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))?;
             }
         }
