@@ -69,7 +69,8 @@ pub(crate) enum Known {
 pub(crate) struct WriteMemo {
     /// The change counter the memo is valid for.
     version: Option<i64>,
-    /// Whether the memo started on empty subject and person tables (see the module comment).
+    /// Whether the memo started on empty record, subject, person link and identity tables (see
+    /// the module comment).
     complete: bool,
     /// Subject key → digest of the content last written for it (the upsert replaces the name, so
     /// only the latest content makes a repeat a no-op).
