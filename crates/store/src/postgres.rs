@@ -642,12 +642,8 @@ fn write_subjects(
                 )
             })
             .collect();
-        let ask: Vec<&str> = subjects
-            .subjects
-            .iter()
-            .zip(&known)
-            .filter(|(_, k)| **k == Known::Unknown)
-            .map(|(s, _)| s.key)
+        let ask: Vec<&str> = known_as(&subjects.subjects, &known, Known::Unknown)
+            .map(|s| s.key)
             .collect();
         if !ask.is_empty() {
             let stored: HashSet<String> = tx
@@ -655,24 +651,9 @@ fn write_subjects(
                 .iter()
                 .map(|r| r.try_get(0))
                 .collect::<std::result::Result<_, _>>()?;
-            for (s, k) in subjects.subjects.iter().zip(&mut known) {
-                if *k == Known::Unknown {
-                    *k = if stored.contains(s.key) {
-                        Known::Stored
-                    } else {
-                        Known::New
-                    };
-                }
-            }
+            settle(&subjects.subjects, &mut known, |s| stored.contains(s.key));
         }
-        let of = |kind: Known| {
-            subjects
-                .subjects
-                .iter()
-                .zip(&known)
-                .filter(move |(_, k)| **k == kind)
-                .map(|(s, _)| s)
-        };
+        let of = |kind| known_as(&subjects.subjects, &known, kind);
         if of(Known::New).next().is_some() {
             let mut c = CopyIn::start(tx, COPY_SUBJECTS)?;
             for s in of(Known::New) {
@@ -755,12 +736,8 @@ fn write_subjects(
                 )
             })
             .collect();
-        let mut owners: Vec<&str> = subjects
-            .persons
-            .iter()
-            .zip(&known)
-            .filter(|(_, k)| **k == Known::Unknown)
-            .map(|(p, _)| p.subject_key)
+        let mut owners: Vec<&str> = known_as(&subjects.persons, &known, Known::Unknown)
+            .map(|p| p.subject_key)
             .collect();
         if !owners.is_empty() {
             owners.sort_unstable();
@@ -775,31 +752,17 @@ fn write_subjects(
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
                 .collect::<std::result::Result<_, ::postgres::Error>>()?;
             let mut probe = (String::new(), String::new(), String::new());
-            for (p, k) in subjects.persons.iter().zip(&mut known) {
-                if *k != Known::Unknown {
-                    continue;
-                }
+            settle(&subjects.persons, &mut known, |p| {
                 probe.0.clear();
                 probe.0.push_str(p.subject_key);
                 probe.1.clear();
                 probe.1.push_str(p.role);
                 probe.2.clear();
                 probe.2.push_str(p.name);
-                *k = if stored.contains(&probe) {
-                    Known::Stored
-                } else {
-                    Known::New
-                };
-            }
+                stored.contains(&probe)
+            });
         }
-        let of = |kind: Known| {
-            subjects
-                .persons
-                .iter()
-                .zip(&known)
-                .filter(move |(_, k)| **k == kind)
-                .map(|(p, _)| p)
-        };
+        let of = |kind| known_as(&subjects.persons, &known, kind);
         if of(Known::New).next().is_some() {
             let mut c = CopyIn::start(tx, COPY_PERSONS)?;
             for p in of(Known::New) {
@@ -836,6 +799,32 @@ fn write_subjects(
         }
     }
     Ok(())
+}
+
+/// The items whose memo answer (`known`, item by item) is `kind`.
+fn known_as<'a, T>(
+    items: &'a [T],
+    known: &'a [Known],
+    kind: Known,
+) -> impl Iterator<Item = &'a T> + 'a {
+    items
+        .iter()
+        .zip(known)
+        .filter(move |(_, k)| **k == kind)
+        .map(|(item, _)| item)
+}
+
+/// Settles what the memo could not tell by what the database answered (`stored`).
+fn settle<T>(items: &[T], known: &mut [Known], mut stored: impl FnMut(&T) -> bool) {
+    for (item, k) in items.iter().zip(known) {
+        if *k == Known::Unknown {
+            *k = if stored(item) {
+                Known::Stored
+            } else {
+                Known::New
+            };
+        }
+    }
 }
 
 /// The sealed resident numbers of the written rows; the first sealed copy of a number is kept.
